@@ -1,0 +1,211 @@
+"""The issuer-signed card credential: a tagged COSE_Sign1 (ES256) carrying CWT claims (SPEC.md §4).
+
+This module defines the byte format and the signature input. It encodes, decodes strictly, signs
+(for the issuer / test vectors) and checks one signature against one key. Which keys to trust, expiry
+and revocation are the terminal's business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from card_applet_spec import constants as c
+
+
+class CredentialError(ValueError):
+    """The credential bytes do not follow the format."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    card_serial: bytes
+    status_index: int
+    holder_ref: bytes
+    name: str
+    region: int
+    card_key: bytes  # SEC1 compressed P-256 point, 33 bytes
+    nik_masked: str
+    issued_at: int
+    expires_at: int
+    schema: int = c.CREDENTIAL_SCHEMA_VERSION
+    issuer: str = c.ISSUER
+
+    def to_cwt(self) -> dict[int, Any]:
+        khbs = {
+            c.Claim.SCHEMA: self.schema,
+            c.Claim.CARD_SERIAL: self.card_serial,
+            c.Claim.STATUS_INDEX: self.status_index,
+            c.Claim.HOLDER_REF: self.holder_ref,
+            c.Claim.NAME: self.name,
+            c.Claim.REGION: self.region,
+            c.Claim.CARD_KEY: self.card_key,
+            c.Claim.NIK_MASKED: self.nik_masked,
+        }
+        return {
+            c.CWT_ISS: self.issuer,
+            c.CWT_IAT: self.issued_at,
+            c.CWT_EXP: self.expires_at,
+            c.CWT_KHBS: {int(k): v for k, v in khbs.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A decoded credential: the claims plus what is needed to check the issuer signature."""
+
+    claims: Claims
+    kid: bytes
+    protected: bytes
+    payload: bytes
+    signature: bytes  # raw r||s, 64 bytes
+    raw: bytes
+
+    def sig_structure(self) -> bytes:
+        return sig_structure(self.protected, self.payload)
+
+    def verify(self, issuer_public_key: ec.EllipticCurvePublicKey) -> bool:
+        """True when ``signature`` is the issuer's ES256 signature over the Sig_structure."""
+        return verify_raw_es256(issuer_public_key, self.signature, self.sig_structure())
+
+
+def sig_structure(protected: bytes, payload: bytes) -> bytes:
+    return cbor2.dumps(["Signature1", protected, b"", payload])
+
+
+def raw_to_der(raw: bytes) -> bytes:
+    if len(raw) != 64:
+        raise CredentialError("an ES256 signature is 64 bytes")
+    return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+
+
+def der_to_raw(der: bytes) -> bytes:
+    r, s = decode_dss_signature(der)
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def verify_raw_es256(key: ec.EllipticCurvePublicKey, raw_sig: bytes, message: bytes) -> bool:
+    try:
+        key.verify(raw_to_der(raw_sig), message, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, CredentialError):
+        return False
+    return True
+
+
+def key_id(public_key: ec.EllipticCurvePublicKey) -> bytes:
+    """Key id: the first 8 bytes of SHA-256 over the key's SubjectPublicKeyInfo DER (as the EU DCC)."""
+    spki = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(spki).digest()[: c.KEY_ID_LEN]
+
+
+def compressed_point(public_key: ec.EllipticCurvePublicKey) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
+    )
+
+
+def holder_ref(nik: str, card_serial: bytes) -> bytes:
+    """scrypt(NIK, "KHBS-NIK" || card serial): matches a typed NIK to a card without storing it."""
+    kdf = Scrypt(
+        salt=c.HOLDER_REF_SALT_PREFIX + card_serial,
+        length=c.HOLDER_REF_LEN,
+        n=c.HOLDER_REF_SCRYPT_N,
+        r=c.HOLDER_REF_SCRYPT_R,
+        p=c.HOLDER_REF_SCRYPT_P,
+    )
+    return kdf.derive(nik.encode("ascii"))
+
+
+def mask_nik(nik: str) -> str:
+    """Regency/city (4 digits) and serial (last 4) visible; district and birth date hidden."""
+    return f"{nik[:4]}********{nik[-4:]}"
+
+
+def sign_credential(
+    claims: Claims, issuer_key: ec.EllipticCurvePrivateKey, *, deterministic: bool = True
+) -> bytes:
+    """Encode and sign a credential (issuer side). Deterministic ECDSA (RFC 6979) by default."""
+    if len(claims.name.encode("utf-8")) > c.NAME_MAX_BYTES:
+        raise CredentialError(f"name longer than {c.NAME_MAX_BYTES} bytes")
+    kid = key_id(issuer_key.public_key())
+    protected = cbor2.dumps({c.COSE_HDR_ALG: c.COSE_ALG_ES256, c.COSE_HDR_KID: kid})
+    payload = cbor2.dumps(claims.to_cwt())
+    der = issuer_key.sign(
+        sig_structure(protected, payload),
+        ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic),
+    )
+    encoded = cbor2.dumps(cbor2.CBORTag(c.COSE_SIGN1_TAG, [protected, {}, payload, der_to_raw(der)]))
+    if len(encoded) > c.MAX_CREDENTIAL_LEN:
+        raise CredentialError(f"credential is {len(encoded)} bytes, over {c.MAX_CREDENTIAL_LEN}")
+    return encoded
+
+
+def _expect(value: object, typ: type, what: str) -> Any:
+    if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+        raise CredentialError(f"{what}: expected {typ.__name__}")
+    return value
+
+
+def decode_credential(raw: bytes) -> Credential:
+    """Strictly parse credential bytes (no signature check)."""
+    if len(raw) > c.MAX_CREDENTIAL_LEN:
+        raise CredentialError("credential too long")
+    try:
+        outer = cbor2.loads(raw)
+    except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError) as exc:
+        raise CredentialError(f"not CBOR: {exc}") from exc
+    if not isinstance(outer, cbor2.CBORTag) or outer.tag != c.COSE_SIGN1_TAG:
+        raise CredentialError("not a tagged COSE_Sign1")
+    parts = outer.value
+    if not isinstance(parts, list) or len(parts) != 4:
+        raise CredentialError("COSE_Sign1 must be an array of four")
+    protected = _expect(parts[0], bytes, "protected header")
+    _expect(parts[1], dict, "unprotected header")
+    payload = _expect(parts[2], bytes, "payload")
+    signature = _expect(parts[3], bytes, "signature")
+    if len(signature) != 64:
+        raise CredentialError("ES256 signature must be 64 bytes")
+    try:
+        header = cbor2.loads(protected)
+        cwt = cbor2.loads(payload)
+    except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError) as exc:
+        raise CredentialError(f"header or payload not CBOR: {exc}") from exc
+    header = _expect(header, dict, "protected header map")
+    if header.get(c.COSE_HDR_ALG) != c.COSE_ALG_ES256:
+        raise CredentialError("algorithm must be ES256")
+    kid = _expect(header.get(c.COSE_HDR_KID), bytes, "kid")
+    cwt = _expect(cwt, dict, "claims")
+    khbs = _expect(cwt.get(c.CWT_KHBS), dict, "KHBS claims")
+    card_key = _expect(khbs.get(c.Claim.CARD_KEY), bytes, "card key")
+    if len(card_key) != 33 or card_key[0] not in (2, 3):
+        raise CredentialError("card key must be a compressed P-256 point")
+    serial = _expect(khbs.get(c.Claim.CARD_SERIAL), bytes, "card serial")
+    if len(serial) != c.CARD_SERIAL_LEN:
+        raise CredentialError("card serial must be 8 bytes")
+    claims = Claims(
+        card_serial=serial,
+        status_index=_expect(khbs.get(c.Claim.STATUS_INDEX), int, "status index"),
+        holder_ref=_expect(khbs.get(c.Claim.HOLDER_REF), bytes, "holder reference"),
+        name=_expect(khbs.get(c.Claim.NAME), str, "name"),
+        region=_expect(khbs.get(c.Claim.REGION), int, "region"),
+        card_key=card_key,
+        nik_masked=_expect(khbs.get(c.Claim.NIK_MASKED), str, "masked NIK"),
+        issued_at=_expect(cwt.get(c.CWT_IAT), int, "iat"),
+        expires_at=_expect(cwt.get(c.CWT_EXP), int, "exp"),
+        schema=_expect(khbs.get(c.Claim.SCHEMA), int, "schema"),
+        issuer=_expect(cwt.get(c.CWT_ISS), str, "iss"),
+    )
+    return Credential(claims, kid, protected, payload, signature, bytes(raw))

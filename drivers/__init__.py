@@ -1,0 +1,1 @@
+"""Hardware edges: PC/SC readers (pyscard) and ESC/POS printers (python-escpos, pyserial)."""

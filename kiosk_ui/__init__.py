@@ -1,0 +1,1 @@
+"""The PySide6 kiosk and counter app."""

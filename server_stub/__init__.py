@@ -1,0 +1,1 @@
+"""Central registration server (FastAPI + SQLAlchemy 2)."""

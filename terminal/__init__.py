@@ -1,0 +1,1 @@
+"""The terminal core: card sessions, verification, revocation, entitlements, ledger, sync. No Qt, no hardware libraries."""

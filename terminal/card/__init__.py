@@ -1,0 +1,1 @@
+"""Card access in three tiers: Connection (bytes), protocol processors (GET RESPONSE, chaining), session (the applet)."""
