@@ -10,7 +10,7 @@ from enum import IntEnum
 
 # --- Identification -------------------------------------------------------------------------------
 #: Proprietary AID: 'F0' (proprietary RID range) + ASCII "KHBS" + application 01 + version 01.
-AID = bytes.fromhex("F04B48425301" "01")
+AID = bytes.fromhex("F04B4842530101")
 APPLET_VERSION = (1, 0)
 
 #: PC/SC part 3 ATR for an ISO 14443-4 card with no historical bytes (what pcscd reports for NFC).

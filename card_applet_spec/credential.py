@@ -8,6 +8,7 @@ and revocation are the terminal's business.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,9 +113,7 @@ def key_id(public_key: ec.EllipticCurvePublicKey) -> bytes:
 
 
 def compressed_point(public_key: ec.EllipticCurvePublicKey) -> bytes:
-    return public_key.public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
-    )
+    return public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
 
 
 def holder_ref(nik: str, card_serial: bytes) -> bytes:
@@ -154,6 +153,8 @@ def sign_credential(
 
 
 def _expect(value: object, typ: type, what: str) -> Any:
+    if typ is dict:
+        typ = Mapping  # cbor2 may give an immutable mapping inside tags
     if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
         raise CredentialError(f"{what}: expected {typ.__name__}")
     return value
@@ -170,7 +171,7 @@ def decode_credential(raw: bytes) -> Credential:
     if not isinstance(outer, cbor2.CBORTag) or outer.tag != c.COSE_SIGN1_TAG:
         raise CredentialError("not a tagged COSE_Sign1")
     parts = outer.value
-    if not isinstance(parts, list) or len(parts) != 4:
+    if not isinstance(parts, (list, tuple)) or len(parts) != 4:
         raise CredentialError("COSE_Sign1 must be an array of four")
     protected = _expect(parts[0], bytes, "protected header")
     _expect(parts[1], dict, "unprotected header")

@@ -133,8 +133,8 @@ class TxRecord:
     def decode(cls, data: bytes) -> TxRecord:
         if len(data) != cls.SIZE:
             raise RecordError(f"transaction record must be {cls.SIZE} bytes, got {len(data)}")
-        (version, tx_type, serial, counter, program, seq, amount, after, tid, nonce, ttime) = (
-            cls._FMT.unpack(data)
+        (version, tx_type, serial, counter, program, seq, amount, after, tid, nonce, ttime) = cls._FMT.unpack(
+            data
         )
         _check_version(version, "transaction record")
         if tx_type not in (c.TxType.DEBIT, c.TxType.CHECK_IN):
@@ -228,9 +228,7 @@ class TerminalCertBody:
     SIZE = _FMT.size  # 79
 
     def encode(self) -> bytes:
-        return self._FMT.pack(
-            self.version, self.terminal_id, self.roles, self.valid_until, self.public_key
-        )
+        return self._FMT.pack(self.version, self.terminal_id, self.roles, self.valid_until, self.public_key)
 
     @classmethod
     def decode(cls, data: bytes) -> TerminalCertBody:

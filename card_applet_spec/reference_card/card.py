@@ -238,9 +238,7 @@ class ReferenceCard:
 
     def _sign(self, message: bytes) -> bytes:
         # RFC 6979 deterministic ECDSA: reproducible test vectors. A chip may use a random nonce.
-        return self._signing_key().sign(
-            message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
-        )
+        return self._signing_key().sign(message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
 
     def _issuer_point(self, kid: bytes) -> bytes:
         for known_kid, point in self._state.issuer_keys:
@@ -304,7 +302,9 @@ class ReferenceCard:
             return b"".join(
                 tlv(
                     c.TAG_SIGNED_GRANT,
-                    tlv(c.TAG_GRANT_BODY, g.body) + tlv(c.TAG_KEY_ID, g.kid) + tlv(c.TAG_SIGNATURE, g.signature),
+                    tlv(c.TAG_GRANT_BODY, g.body)
+                    + tlv(c.TAG_KEY_ID, g.kid)
+                    + tlv(c.TAG_SIGNATURE, g.signature),
                 )
                 for g in st.grants
             )
@@ -430,7 +430,9 @@ class ReferenceCard:
         except RecordError:
             raise CardError(c.SW.WRONG_DATA) from None
         self._check_issuer_signature(
-            require_or_error(cert, c.TAG_KEY_ID), require_or_error(cert, c.TAG_SIGNATURE), body.signed_message()
+            require_or_error(cert, c.TAG_KEY_ID),
+            require_or_error(cert, c.TAG_SIGNATURE),
+            body.signed_message(),
         )
         _require(bool(body.roles & c.TerminalRole.PIN_RESET), c.SW.SECURITY_STATUS_NOT_SATISFIED)
         _require(body.valid_until >= self._state.last_terminal_time, c.SW.AUTHENTICATION_FAILED)
@@ -567,9 +569,7 @@ class ReferenceCard:
         if st.life_cycle == L.PERSONALISATION:
             _require(target == L.OPERATIONAL, c.SW.CONDITIONS_NOT_SATISFIED)
             self._no_data(cmd)
-            complete = all(
-                (st.serial, st.private_scalar, st.credential, st.pin_block, st.issuer_keys)
-            )
+            complete = all((st.serial, st.private_scalar, st.credential, st.pin_block, st.issuer_keys))
             _require(complete, c.SW.CONDITIONS_NOT_SATISFIED)
             self._commit(replace(st, life_cycle=L.OPERATIONAL))
             return b""

@@ -1,1 +1,4 @@
-"""Card access in three tiers: Connection (bytes), protocol processors (GET RESPONSE, chaining), session (the applet)."""
+"""Card access in three tiers.
+
+Connection (bytes), protocol processors (GET RESPONSE, chaining), session (the applet).
+"""

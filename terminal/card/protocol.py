@@ -1,0 +1,103 @@
+"""Tier 2: the APDU protocol as small composable processors (yubikit style).
+
+``Transport`` encodes a short APDU and moves it over a Connection (logging at DEBUG, PINs redacted);
+``CommandChainer`` splits data over 255 bytes into ISO command-chaining blocks; ``ResponseCollector``
+follows 61xx with GET RESPONSE and 6Cxx with a corrected Le. ``open_protocol`` stacks them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Protocol
+
+from card_applet_spec import constants as c
+from card_applet_spec.apdu import CommandApdu
+from terminal.card.connection import Connection
+
+log = logging.getLogger(__name__)
+
+MAX_GET_RESPONSE_ROUNDS = 64
+_SECRET_INS = {c.INS_VERIFY, c.INS_CHANGE_REFERENCE_DATA, c.INS_RESET_RETRY_COUNTER}
+
+
+class ApduProcessor(Protocol):
+    def process(self, cmd: CommandApdu) -> tuple[bytes, int]: ...
+
+
+def redacted(cmd: CommandApdu) -> str:
+    head = f"{cmd.cla:02X}{cmd.ins:02X}{cmd.p1:02X}{cmd.p2:02X}"
+    if not cmd.data:
+        body = ""
+    elif cmd.ins in _SECRET_INS:
+        body = f" [{len(cmd.data)} bytes redacted]"
+    else:
+        body = f" {cmd.data.hex().upper()}"
+    le = "" if cmd.le is None else f" Le={cmd.le}"
+    return head + body + le
+
+
+class Transport:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.apdus_sent = 0
+        self.bytes_sent = 0
+        self.bytes_received = 0
+
+    def process(self, cmd: CommandApdu) -> tuple[bytes, int]:
+        raw = cmd.encode()
+        debug = log.isEnabledFor(logging.DEBUG)
+        if debug:
+            log.debug("> %s", redacted(cmd))
+        data, sw = self.connection.send_and_receive(raw)
+        self.apdus_sent += 1
+        self.bytes_sent += len(raw)
+        self.bytes_received += len(data) + 2
+        if debug:
+            log.debug("< %d bytes SW=%04X", len(data), sw)
+        return data, sw
+
+
+class CommandChainer:
+    """Send data longer than one short APDU as a chain (CLA bit 0x10 on all but the last block)."""
+
+    def __init__(self, inner: ApduProcessor, block: int = c.MAX_SHORT_DATA) -> None:
+        self.inner = inner
+        self.block = block
+
+    def process(self, cmd: CommandApdu) -> tuple[bytes, int]:
+        data = cmd.data
+        while len(data) > self.block:
+            part, data = data[: self.block], data[self.block :]
+            _, sw = self.inner.process(replace(cmd, cla=cmd.cla | c.CLA_CHAINING_BIT, data=part, le=None))
+            if sw != c.SW.OK:
+                return b"", sw
+        return self.inner.process(replace(cmd, data=data))
+
+
+class ResponseCollector:
+    """Collect a response split over 61xx / GET RESPONSE, and retry once on 6Cxx (wrong Le)."""
+
+    def __init__(self, inner: ApduProcessor) -> None:
+        self.inner = inner
+
+    def process(self, cmd: CommandApdu) -> tuple[bytes, int]:
+        data, sw = self.inner.process(cmd)
+        if sw >> 8 == c.SW1_WRONG_LE:
+            data, sw = self.inner.process(replace(cmd, le=(sw & 0xFF) or 256))
+        buf = bytearray(data)
+        rounds = 0
+        while sw >> 8 == c.SW1_MORE_DATA:
+            rounds += 1
+            if rounds > MAX_GET_RESPONSE_ROUNDS:
+                break
+            get_response = CommandApdu(c.CLA_ISO, c.INS_GET_RESPONSE, 0, 0, le=(sw & 0xFF) or 256)
+            data, sw = self.inner.process(get_response)
+            buf += data
+        return bytes(buf), sw
+
+
+def open_protocol(connection: Connection) -> tuple[ApduProcessor, Transport]:
+    """The standard stack; returns the top processor and the transport (for its counters)."""
+    transport = Transport(connection)
+    return ResponseCollector(CommandChainer(transport)), transport

@@ -1,0 +1,85 @@
+"""The NIK (Nomor Induk Kependudukan): parsing and validation with clear, typed errors.
+
+16 digits ``PP KK CC DDMMYY SSSS``: province (62 = Kalimantan Tengah), regency/city (Kemendagri
+numbering), district, birth date (women: day + 40), serial 0001 upward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from card_applet_spec.constants import REGIONS
+
+PROVINCE_KALTENG = "62"
+
+
+class NikError(ValueError):
+    """A NIK that is not valid for this programme; ``code`` is stable, the message is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Nik:
+    value: str
+    region: int
+    district: int
+    birth_date: dt.date
+    female: bool
+    serial: int
+
+    @property
+    def masked(self) -> str:
+        return f"{self.value[:4]}********{self.value[-4:]}"
+
+    @property
+    def region_name(self) -> str:
+        return REGIONS[self.region]
+
+
+def parse_nik(raw: str, *, today: dt.date | None = None) -> Nik:
+    """Validate a NIK (spaces and dots are ignored) and return its parts."""
+    value = raw.replace(" ", "").replace(".", "")
+    if not value.isascii() or not value.isdigit():
+        raise NikError("not_digits", "NIK must contain digits only")
+    if len(value) != 16:
+        raise NikError("length", f"NIK must have 16 digits, this one has {len(value)}")
+    if value[:2] != PROVINCE_KALTENG:
+        raise NikError("province", f"NIK province {value[:2]} is not 62 (Kalimantan Tengah)")
+    region = int(value[:4])
+    if region not in REGIONS:
+        raise NikError("region", f"{value[:4]} is not a regency/city code of Kalimantan Tengah")
+    district = int(value[4:6])
+    if district == 0:
+        raise NikError("district", "district (kecamatan) code 00 does not exist")
+    day, month, yy = int(value[6:8]), int(value[8:10]), int(value[10:12])
+    female = day > 40
+    if female:
+        day -= 40
+    if not 1 <= month <= 12:
+        raise NikError("birth_month", f"birth month {value[8:10]} is impossible")
+    if not 1 <= day <= 31:
+        raise NikError("birth_day", f"birth day {value[6:8]} is impossible (women: day + 40)")
+    today = today or dt.date.today()
+    century = 2000 if 2000 + yy <= today.year else 1900
+    try:
+        birth = dt.date(century + yy, month, day)
+    except ValueError:
+        raise NikError("birth_date", f"birth date {day:02d}-{month:02d}-{yy:02d} does not exist") from None
+    if birth > today:
+        raise NikError("birth_date", "birth date lies in the future")
+    serial = int(value[12:])
+    if serial == 0:
+        raise NikError("serial", "serial number 0000 is not issued")
+    return Nik(value, region, district, birth, female, serial)
+
+
+def is_valid_nik(raw: str) -> bool:
+    try:
+        parse_nik(raw)
+    except NikError:
+        return False
+    return True

@@ -1,0 +1,123 @@
+"""Personalisation of a KHBS card through a session (the issuance station's card steps).
+
+The card makes its own key pair; the issuer signs the credential binding that key to the holder;
+serial, issuer keys, credential, personal data and PIN are written; the card is activated; grants
+are loaded. Works over any Connection (in-process reference card or a PC/SC reader).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cbor2
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from card_applet_spec import constants as c
+from card_applet_spec.credential import Claims, compressed_point, holder_ref, sign_credential
+from card_applet_spec.issuer import IssuerSigner
+from card_applet_spec.records import GrantBody
+from terminal.card.session import KhbsSession
+from terminal.nik import parse_nik
+
+DEFAULT_UNIT: dict[c.Program, c.Unit] = {
+    c.Program.BLT: c.Unit.RUPIAH,
+    c.Program.SEMBAKO: c.Unit.GRAM,
+    c.Program.PENDIDIKAN: c.Unit.VISIT,
+    c.Program.KESEHATAN: c.Unit.VISIT,
+    c.Program.LAPANGAN_KERJA: c.Unit.STATUS,
+    c.Program.MODAL_TANI_NELAYAN: c.Unit.RUPIAH,
+    c.Program.PERUMAHAN_GURU: c.Unit.STATUS,
+    c.Program.PELATIHAN: c.Unit.STATUS,
+}
+
+
+@dataclass(frozen=True)
+class Holder:
+    nik: str
+    name: str
+    kk_number: str = ""
+
+
+@dataclass(frozen=True)
+class GrantSpec:
+    program: c.Program
+    amount: int
+    valid_from: int
+    valid_until: int
+    grant_seq: int = 1
+    unit: c.Unit | None = None
+
+    def body(self, serial: bytes) -> GrantBody:
+        return GrantBody(
+            card_serial=serial,
+            program=self.program,
+            kind=c.PROGRAM_KIND[self.program],
+            unit=self.unit or DEFAULT_UNIT[self.program],
+            grant_seq=self.grant_seq,
+            amount=self.amount,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+        )
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    serial: bytes
+    card_point: bytes
+    credential: bytes
+
+
+def personal_data(holder: Holder) -> bytes:
+    nik = parse_nik(holder.nik)
+    return cbor2.dumps(
+        {
+            c.PersonalField.NIK: nik.value,
+            c.PersonalField.BIRTH_DATE: nik.birth_date.isoformat(),
+            c.PersonalField.SEX: "P" if nik.female else "L",
+            c.PersonalField.KK_NUMBER: holder.kk_number,
+        }
+    )
+
+
+def personalise(
+    session: KhbsSession,
+    *,
+    serial: bytes,
+    holder: Holder,
+    pin: str,
+    issuer: IssuerSigner,
+    status_index: int,
+    issued_at: int,
+    expires_at: int,
+    extra_issuer_points: Sequence[tuple[bytes, bytes]] = (),
+    grants: Sequence[GrantSpec] = (),
+) -> IssuedCard:
+    nik = parse_nik(holder.nik)
+    session.select()
+    point = session.generate_key()
+    card_key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    claims = Claims(
+        card_serial=serial,
+        status_index=status_index,
+        holder_ref=holder_ref(nik.value, serial),
+        name=holder.name,
+        region=nik.region,
+        card_key=compressed_point(card_key),
+        nik_masked=nik.masked,
+        issued_at=issued_at,
+        expires_at=expires_at,
+    )
+    credential = sign_credential(claims, issuer.key)
+    session.put_data(c.DO_CARD_SERIAL, serial)
+    session.put_issuer_key(issuer.kid, issuer.point)
+    for kid, extra in extra_issuer_points:
+        session.put_issuer_key(kid, extra)
+    session.put_data(c.DO_CREDENTIAL, credential)
+    session.put_data(c.DO_PERSONAL_DATA, personal_data(holder))
+    session.set_initial_pin(pin)
+    session.activate()
+    for spec in grants:
+        signed = issuer.grant(spec.body(serial))
+        session.load_grant(signed.body, signed.kid, signed.signature)
+    return IssuedCard(serial, point, credential)
