@@ -1,0 +1,204 @@
+"""Verification of a tapped card: a typed, three-state verdict (VALID, INVALID(reason), UNKNOWN(reason)).
+
+Checks, in order: the credential parses and has a known schema; the issuer key (by kid) is in the
+trust list and was allowed to issue at the credential's ``iat`` and still verifies now; the issuer
+signature; that the card is genuine (its signature over *this* terminal's fresh challenge, with the key
+bound in the credential — a credential copied to another card, or a replayed answer, fails); expiry;
+the card's life-cycle state; revocation status; and finally whether the revocation data is fresh
+enough for the purpose. Never a silent VALID on stale or unreadable data.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from card_applet_spec import constants as c
+from card_applet_spec.credential import Credential, CredentialError, decode_credential
+from terminal.card.session import SignedAuth, SignedTx
+
+CLOCK_SKEW_S = 300
+
+
+class Verdict(enum.Enum):
+    VALID = "valid"
+    INVALID = "invalid"
+    UNKNOWN = "unknown"
+
+
+class Reason(enum.Enum):
+    # INVALID
+    NOT_KHBS_CARD = "not_khbs_card"
+    MALFORMED = "malformed"
+    UNSUPPORTED_SCHEMA = "unsupported_schema"
+    UNKNOWN_ISSUER_KEY = "unknown_issuer_key"
+    ISSUER_KEY_NOT_VALID = "issuer_key_not_valid"
+    BAD_ISSUER_SIGNATURE = "bad_issuer_signature"
+    NOT_GENUINE = "not_genuine"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    CARD_BLOCKED = "card_blocked"
+    CARD_TERMINATED = "card_terminated"
+    NOT_PERSONALISED = "not_personalised"
+    REVOKED = "revoked"
+    SUSPENDED = "suspended"
+    # UNKNOWN
+    NO_TRUST_LIST = "no_trust_list"
+    NO_REVOCATION_DATA = "no_revocation_data"
+    REVOCATION_DATA_STALE = "revocation_data_stale"
+    STATUS_INDEX_OUT_OF_RANGE = "status_index_out_of_range"
+
+
+@dataclass(frozen=True)
+class IssuerKey:
+    public_key: ec.EllipticCurvePublicKey
+    issue_from: int
+    issue_until: int
+    verify_until: int
+
+
+class IssuerKeys(Protocol):
+    """Port: issuer keys from the (verified) trust list."""
+
+    def issuer_key(self, kid: bytes) -> IssuerKey | None: ...
+
+
+class StatusSource(Protocol):
+    """Port: the revocation cache."""
+
+    def status(self, index: int) -> int: ...  # 0 valid, 1 revoked, 2 suspended
+
+    def age(self, now: float) -> float | None: ...  # seconds since issued; None: no data
+
+    def covers(self, index: int) -> bool: ...
+
+
+class Freshness(Protocol):
+    """Port: how old revocation data may be for a purpose (a program, or None for a plain check tap)."""
+
+    def max_age_s(self, program: int | None) -> float: ...
+
+
+STATUS_REVOKED = 1
+STATUS_SUSPENDED = 2
+
+
+@dataclass(frozen=True)
+class Result:
+    verdict: Verdict
+    reason: Reason | None = None
+    detail: str = ""
+    credential: Credential | None = None
+    data_age_s: float | None = None
+    genuine: bool = False  # issuer signature and the card's own signature both verified
+
+    @property
+    def valid(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+
+def _invalid(reason: Reason, detail: str, cred: Credential | None = None) -> Result:
+    return Result(Verdict.INVALID, reason, detail, cred)
+
+
+def verify_der(point_or_key: bytes | ec.EllipticCurvePublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        key = (
+            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point_or_key)
+            if isinstance(point_or_key, bytes)
+            else point_or_key
+        )
+        key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+class Verifier:
+    def __init__(
+        self, issuers: IssuerKeys | None, statuses: StatusSource | None, freshness: Freshness
+    ) -> None:
+        self.issuers = issuers
+        self.statuses = statuses
+        self.freshness = freshness
+
+    def credential(self, raw: bytes, now: float) -> Result:
+        """Check the credential alone (issuer signature, key window, schema, expiry)."""
+        try:
+            cred = decode_credential(raw)
+        except CredentialError as exc:
+            return _invalid(Reason.MALFORMED, str(exc))
+        claims = cred.claims
+        if claims.schema != c.CREDENTIAL_SCHEMA_VERSION:
+            return _invalid(Reason.UNSUPPORTED_SCHEMA, f"schema {claims.schema}", cred)
+        if self.issuers is None:
+            return Result(Verdict.UNKNOWN, Reason.NO_TRUST_LIST, "no trust list on this terminal", cred)
+        key = self.issuers.issuer_key(cred.kid)
+        if key is None:
+            return _invalid(Reason.UNKNOWN_ISSUER_KEY, f"issuer key {cred.kid.hex()} not trusted", cred)
+        if not key.issue_from <= claims.issued_at <= key.issue_until or now > key.verify_until:
+            return _invalid(Reason.ISSUER_KEY_NOT_VALID, "issuer key not valid for this credential", cred)
+        if not cred.verify(key.public_key):
+            return _invalid(Reason.BAD_ISSUER_SIGNATURE, "issuer signature does not verify", cred)
+        if now > claims.expires_at:
+            return _invalid(Reason.EXPIRED, "card expired", cred)
+        if now + CLOCK_SKEW_S < claims.issued_at:
+            return _invalid(Reason.NOT_YET_VALID, "card issued in the future", cred)
+        return Result(Verdict.VALID, credential=cred)
+
+    def card(self, raw_credential: bytes, auth: SignedAuth, now: float, program: int | None = None) -> Result:
+        """Full verdict for a tap: credential, genuine card, life cycle, revocation, freshness."""
+        result = self.credential(raw_credential, now)
+        cred = result.credential
+        if result.verdict is Verdict.INVALID or cred is None:
+            return result
+        if auth.body.card_serial != cred.claims.card_serial:
+            return _invalid(Reason.NOT_GENUINE, "card serial differs from the credential", cred)
+        if not verify_der(cred.claims.card_key, auth.signature, auth.signed_message()):
+            return _invalid(Reason.NOT_GENUINE, "card authentication failed", cred)
+        if result.verdict is Verdict.UNKNOWN:
+            return result
+        if auth.body.life_cycle == c.LifeCycle.BLOCKED:
+            return replace(_invalid(Reason.CARD_BLOCKED, "card blocked", cred), genuine=True)
+        if auth.body.life_cycle != c.LifeCycle.OPERATIONAL:
+            detail = f"card state {auth.body.life_cycle:#04x}"
+            return replace(_invalid(Reason.NOT_PERSONALISED, detail, cred), genuine=True)
+        return replace(self.revocation(cred, now, program), genuine=True)
+
+    def revocation(self, cred: Credential, now: float, program: int | None) -> Result:
+        if self.statuses is None:
+            return Result(Verdict.UNKNOWN, Reason.NO_REVOCATION_DATA, "no revocation data", cred)
+        age = self.statuses.age(now)
+        if age is None:
+            return Result(Verdict.UNKNOWN, Reason.NO_REVOCATION_DATA, "no revocation data", cred)
+        index = cred.claims.status_index
+        if not self.statuses.covers(index):
+            return Result(Verdict.UNKNOWN, Reason.STATUS_INDEX_OUT_OF_RANGE, f"index {index}", cred, age)
+        status = self.statuses.status(index)
+        # A revocation seen in old data still stands: only VALID needs fresh data.
+        if status == STATUS_REVOKED:
+            return Result(Verdict.INVALID, Reason.REVOKED, "card revoked", cred, age)
+        if status == STATUS_SUSPENDED:
+            return Result(Verdict.INVALID, Reason.SUSPENDED, "card suspended", cred, age)
+        limit = self.freshness.max_age_s(program)
+        if age > limit:
+            return Result(
+                Verdict.UNKNOWN,
+                Reason.REVOCATION_DATA_STALE,
+                f"revocation data {age / 3600:.0f} h old, limit {limit / 3600:.0f} h",
+                cred,
+                age,
+            )
+        return Result(Verdict.VALID, None, "", cred, age)
+
+
+def verify_tx(cred: Credential, tx: SignedTx) -> bool:
+    """A transaction record is the card's when its signature verifies under the credential's card key."""
+    return tx.record.card_serial == cred.claims.card_serial and verify_der(
+        cred.claims.card_key, tx.signature, tx.signed_message()
+    )
