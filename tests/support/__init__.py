@@ -1,0 +1,1 @@
+"""Helpers shared by the receipt/printer tests, the golden-file generator and benchmarks.receipt."""
