@@ -54,6 +54,17 @@ class Reason(enum.Enum):
     STATUS_INDEX_OUT_OF_RANGE = "status_index_out_of_range"
 
 
+class IssuerKeyLike(Protocol):
+    @property
+    def public_key(self) -> ec.EllipticCurvePublicKey: ...
+    @property
+    def issue_from(self) -> int: ...
+    @property
+    def issue_until(self) -> int: ...
+    @property
+    def verify_until(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class IssuerKey:
     public_key: ec.EllipticCurvePublicKey
@@ -63,9 +74,9 @@ class IssuerKey:
 
 
 class IssuerKeys(Protocol):
-    """Port: issuer keys from the (verified) trust list."""
+    """Port: issuer keys from the (verified) trust list — ``terminal.trust.TrustList`` is one."""
 
-    def issuer_key(self, kid: bytes) -> IssuerKey | None: ...
+    def issuer(self, kid: bytes) -> IssuerKeyLike | None: ...
 
 
 class StatusSource(Protocol):
@@ -138,7 +149,7 @@ class Verifier:
             return _invalid(Reason.UNSUPPORTED_SCHEMA, f"schema {claims.schema}", cred)
         if self.issuers is None:
             return Result(Verdict.UNKNOWN, Reason.NO_TRUST_LIST, "no trust list on this terminal", cred)
-        key = self.issuers.issuer_key(cred.kid)
+        key = self.issuers.issuer(cred.kid)
         if key is None:
             return _invalid(Reason.UNKNOWN_ISSUER_KEY, f"issuer key {cred.kid.hex()} not trusted", cred)
         if not key.issue_from <= claims.issued_at <= key.issue_until or now > key.verify_until:

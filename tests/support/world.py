@@ -46,7 +46,7 @@ def standard_grants(now: int = NOW) -> list[GrantSpec]:
 class StaticIssuers:
     keys: dict[bytes, IssuerKey] = field(default_factory=dict)
 
-    def issuer_key(self, kid: bytes) -> IssuerKey | None:
+    def issuer(self, kid: bytes) -> IssuerKey | None:
         return self.keys.get(kid)
 
     @classmethod

@@ -1,0 +1,164 @@
+"""The terminal application facade: what a kiosk or counter UI (or the CLI) calls.
+
+It composes the core services — verifier, ledger, redemption, catalogue, PIN reset — and keeps every
+decision here, so UIs only adapt and render. All card methods take a KhbsSession for the card in the
+reader; none touches a reader, a printer driver or Qt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from card_applet_spec.credential import holder_ref
+from card_applet_spec.records import TxRecord
+from terminal.card.errors import MalformedResponseError
+from terminal.card.session import KhbsSession, PersonalData, PinStatus, TerminalCert
+from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind, Interest
+from terminal.entitlements import WIB
+from terminal.ledger import DayTotals, Entry, Ledger
+from terminal.redeem import Redemption, RedemptionService
+from terminal.tap import TapResult
+from terminal.verify import verify_tx
+
+
+class SyncState(Protocol):
+    """Port: what the sync component knows (last successful sync)."""
+
+    def last_sync(self) -> float | None: ...
+
+
+class DataAge(Protocol):
+    def age(self, now: float) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class TerminalStatus:
+    last_sync: float | None
+    data_age_s: float | None
+    uploads_pending: int
+    receipts_pending: int
+
+
+class PersonalDataMismatch(MalformedResponseError):
+    """The card's personal data does not match the issuer-signed holder reference."""
+
+
+@dataclass(frozen=True)
+class PinResetter:
+    """This counter terminal's issuer certificate and private key (role PIN_RESET)."""
+
+    cert: TerminalCert
+    key: ec.EllipticCurvePrivateKey
+
+    def sign(self, message: bytes) -> bytes:
+        return self.key.sign(message, ec.ECDSA(hashes.SHA256()))
+
+
+class KhbsTerminal:
+    def __init__(
+        self,
+        redemption: RedemptionService,
+        catalogue: Catalogue,
+        *,
+        revocation: DataAge | None = None,
+        sync_state: SyncState | None = None,
+        pin_resetter: PinResetter | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self.redemption = redemption
+        self.catalogue = catalogue
+        self.revocation = revocation
+        self.sync_state = sync_state
+        self.pin_resetter = pin_resetter
+        self.clock = clock
+        self.rng = rng
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.redemption.ledger
+
+    # -- citizen kiosk ---------------------------------------------------------------------------
+    def tap(self, session: KhbsSession, program: int | None = None) -> TapResult:
+        """Verify the card in the reader (settling any interrupted redemption of it first)."""
+        result, _ = self.redemption.tap(session, program)
+        return result
+
+    def history(self, session: KhbsSession, tap: TapResult) -> list[TxRecord]:
+        """The card's own signed log (newest first); records that fail verification are left out."""
+        cred = tap.result.credential
+        if cred is None or not tap.result.genuine:
+            return []
+        return [tx.record for tx in session.read_log() if verify_tx(cred, tx)]
+
+    def personal_details(self, session: KhbsSession, tap: TapResult, pin: str) -> PersonalData:
+        """After the holder's PIN: the PIN-protected data, checked against the signed holder reference."""
+        cred = tap.result.credential
+        if cred is None:
+            raise PersonalDataMismatch("card not verified")
+        session.verify_pin(pin)
+        data = session.read_personal_data()
+        if holder_ref(data.nik, cred.claims.card_serial) != cred.claims.holder_ref:
+            raise PersonalDataMismatch("personal data on the card does not match its credential")
+        return data
+
+    def catalogue_for(self, kind: CatalogueKind, tap: TapResult) -> list[CatalogueItem]:
+        cred = tap.result.credential
+        return self.catalogue.for_region(kind, cred.claims.region) if cred else []
+
+    def register_interest(self, tap: TapResult, item: CatalogueItem) -> Interest:
+        cred = tap.result.credential
+        if cred is None or not tap.result.genuine:
+            raise PersonalDataMismatch("card not verified")
+        return self.catalogue.register_interest(
+            item,
+            card_serial=cred.claims.card_serial,
+            status_index=cred.claims.status_index,
+            region=cred.claims.region,
+            terminal_id=self.redemption.counter.terminal_id,
+        )
+
+    # -- clerk counter ---------------------------------------------------------------------------
+    def redeem(self, session: KhbsSession, program: int, amount: int, pin: str) -> Redemption:
+        return self.redemption.redeem(session, program, amount, pin)
+
+    def pin_status(self, session: KhbsSession) -> PinStatus:
+        session.select()
+        return session.pin_status()
+
+    def reset_pin(self, session: KhbsSession, new_pin: str) -> None:
+        """Issuer-authorised PIN reset (after the clerk checked the holder's e-KTP)."""
+        if self.pin_resetter is None:
+            raise PermissionError("this terminal is not certified to reset PINs")
+        session.select()
+        session.reset_pin(self.pin_resetter.cert, self.pin_resetter.sign, new_pin)
+
+    def reprint(self, entry_id: str) -> tuple[bool, str | None]:
+        return self.redemption.print_receipt(self.ledger.get(entry_id), copy=True)
+
+    def void(self, entry_id: str, reason: str) -> str:
+        return self.ledger.void(entry_id, reason, self.redemption.counter.clerk_id)
+
+    def recent(self, limit: int = 50) -> list[Entry]:
+        return self.ledger.entries(limit)
+
+    def end_of_day(self, day: dt.date | None = None) -> DayTotals:
+        day = day or dt.datetime.fromtimestamp(self.clock(), WIB).date()
+        return self.ledger.day_totals(day, WIB)
+
+    def status(self) -> TerminalStatus:
+        now = self.clock()
+        return TerminalStatus(
+            last_sync=self.sync_state.last_sync() if self.sync_state else None,
+            data_age_s=self.revocation.age(now) if self.revocation else None,
+            uploads_pending=self.ledger.pending_upload_count() + len(self.catalogue.unsynced_interests()),
+            receipts_pending=len(self.ledger.receipts_pending()),
+        )
