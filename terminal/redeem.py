@@ -27,6 +27,7 @@ from terminal.card.errors import (
 from terminal.card.session import KhbsSession
 from terminal.entitlements import Entitlement, Status
 from terminal.ledger import Entry, Intent, Ledger, ReceiptState, ReconcileReport, State
+from terminal.pending import PendingUpdates, apply_pending
 from terminal.tap import TapResult, check_tap
 from terminal.verify import Verdict, Verifier, verify_tx
 
@@ -102,7 +103,9 @@ class RedemptionService:
         clock: Callable[[], float] = time.time,
         rng: Callable[[int], bytes] = os.urandom,
         fault: FaultHook = _no_fault,
+        pending: PendingUpdates | None = None,
     ) -> None:
+        self.pending = pending
         self.ledger = ledger
         self.verifier = verifier
         self.counter = counter
@@ -113,22 +116,32 @@ class RedemptionService:
 
     # -- tap --------------------------------------------------------------------------------------
     def tap(self, session: KhbsSession, program: int | None = None) -> tuple[TapResult, ReconcileReport]:
-        """Verify the card and settle any open intents it has here (reads the log only if needed)."""
-        result = check_tap(session, self.verifier, self.clock(), program=program, challenge=self.rng(16))
+        """Verify the card, settle any open intents it has here, and load issuer updates waiting for it.
+
+        The card's log is read only when an intent is open; the card is read again only when
+        something changed, so an ordinary tap stays at three APDUs.
+        """
+        result = self._check(session, program)
         report = ReconcileReport()
         serial = result.card_serial
         cred = result.result.credential
-        genuine = result.result.genuine and result.auth is not None and cred is not None
-        if genuine and serial and result.auth and cred and self.ledger.has_open_intents(serial):
+        if not (result.result.genuine and serial and result.auth and cred):
+            return result, report
+        changed = False
+        if self.ledger.has_open_intents(serial):
             # The card's log is trustworthy even when the card is now revoked or blocked.
             log = [tx for tx in session.read_log() if verify_tx(cred, tx)]
             report = self.ledger.reconcile(serial, log, result.auth.body.tx_counter)
             self._print_recovered(report)
-            if report.changed:  # balances moved: read the card again
-                result = check_tap(
-                    session, self.verifier, self.clock(), program=program, challenge=self.rng(16)
-                )
+            changed = report.changed
+        if self.pending is not None and self.pending.has_for(serial):
+            changed = bool(apply_pending(session, self.pending, serial)) or changed
+        if changed:  # balances or state moved: read the card again
+            result = self._check(session, program)
         return result, report
+
+    def _check(self, session: KhbsSession, program: int | None) -> TapResult:
+        return check_tap(session, self.verifier, self.clock(), program=program, challenge=self.rng(16))
 
     def _print_recovered(self, report: ReconcileReport) -> None:
         for rid in report.recovered:

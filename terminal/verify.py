@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from card_applet_spec import constants as c
 from card_applet_spec.credential import Credential, CredentialError, decode_credential
 from terminal.card.session import SignedAuth, SignedTx
+from terminal.statuslist import CardStatus
 
 CLOCK_SKEW_S = 300
 
@@ -95,8 +96,8 @@ class Freshness(Protocol):
     def max_age_s(self, program: int | None) -> float: ...
 
 
-STATUS_REVOKED = 1
-STATUS_SUSPENDED = 2
+STATUS_REVOKED = CardStatus.REVOKED
+STATUS_SUSPENDED = CardStatus.SUSPENDED
 
 
 @dataclass(frozen=True)

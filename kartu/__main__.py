@@ -1,0 +1,3 @@
+from kartu.cli import main
+
+raise SystemExit(main())

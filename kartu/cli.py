@@ -1,0 +1,426 @@
+"""``kartu``: one command, with subcommands for the kiosk, the counter, the terminal core and the server.
+
+Exit codes: 0 ok / card VALID; 1 card INVALID or redemption refused; 2 verdict UNKNOWN; 3 a device or
+data problem (no reader, no card, card pulled, no trust list); 64 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_INVALID, EXIT_UNKNOWN, EXIT_DEVICE, EXIT_USAGE = 0, 1, 2, 3, 64
+
+
+def default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("kartu", "khbs")) / "demo"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kartu", description="Kartu Huma Betang Sejahtera terminal software")
+    p.add_argument("--data-dir", type=Path, default=None, help="terminal data directory (default: per user)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: APDU traffic)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="the kiosk demo on embedded defaults (in-process cards, SQLite)")
+    demo.add_argument("--headless", action="store_true", help="no window: read every demo card and print it")
+    demo.add_argument("--reset", action="store_true", help="start again with new demo cards and ledger")
+    demo.add_argument("ui_args", nargs=argparse.REMAINDER, help="passed to the kiosk app")
+
+    kiosk = sub.add_parser("kiosk", help="run the kiosk / counter app")
+    kiosk.add_argument("ui_args", nargs=argparse.REMAINDER)
+
+    def card_source(sp: argparse.ArgumentParser) -> None:
+        g = sp.add_mutually_exclusive_group()
+        g.add_argument("--reader", help="PC/SC reader name (see `kartu readers`)")
+        g.add_argument("--demo-card", help="a demo card by name (siti, darto, maria, agus, rahmat, klon)")
+        g.add_argument("--card-file", type=Path, help="a reference-card file")
+        sp.add_argument("--json", action="store_true", help="machine-readable output")
+
+    read = sub.add_parser("read", help="read and verify a card, print the verdict and entitlements")
+    card_source(read)
+    read.add_argument("--program", type=int, default=None, help="judge freshness for this program (1-8)")
+
+    redeem = sub.add_parser("redeem", help="redeem at the counter (PIN from --pin or prompted)")
+    card_source(redeem)
+    redeem.add_argument("--program", type=int, required=True, help="program number 1-8")
+    redeem.add_argument("--amount", default="0", help="amount (rupiah) or quantity (e.g. 2,5 for kg)")
+    redeem.add_argument("--pin", default=None)
+
+    ledger = sub.add_parser("ledger", help="show the redemption ledger")
+    ledger.add_argument("--limit", type=int, default=20)
+    ledger.add_argument("--failures", action="store_true", help="show recorded failures instead")
+    ledger.add_argument("--json", action="store_true")
+
+    verify = sub.add_parser("verify-receipt", help="verify a receipt's QR payload offline")
+    verify.add_argument("payload", nargs="?", help="the QR text (KHBS1:...); default: read stdin")
+    verify.add_argument("--json", action="store_true")
+
+    sync = sub.add_parser("sync", help="one sync round with the central server")
+    sync.add_argument("--server", required=True, help="server base URL, e.g. http://127.0.0.1:8620")
+    sync.add_argument("--token", required=True, help="this terminal's API token")
+    sync.add_argument("--json", action="store_true")
+
+    sub.add_parser("readers", help="list PC/SC readers")
+
+    server = sub.add_parser("server", help="run the central registration server")
+    server.add_argument("server_args", nargs=argparse.REMAINDER)
+    return p
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _print(args: argparse.Namespace, human: str, data: dict[str, Any]) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, ensure_ascii=False, sort_keys=True))
+    else:
+        print(human)
+
+
+def _world(args: argparse.Namespace) -> Any:
+    from terminal.demo import DemoWorld
+
+    world = DemoWorld(args.data_dir or default_data_dir())
+    world.provision()
+    return world
+
+
+def _session(args: argparse.Namespace, world: Any) -> AbstractContextManager[Any]:
+    """A KhbsSession for the chosen card source (PC/SC reader, demo card or card file)."""
+    from terminal.card.session import KhbsSession
+
+    if args.reader:
+        from drivers.pcsc import connect
+
+        connection = connect(args.reader, timeout=10.0)
+        return _closing(KhbsSession(connection))
+    from card_applet_spec.reference_card import CardTorn, FileStore, ReferenceCard
+    from terminal.card.connection import InProcessConnection
+
+    if args.card_file:
+        card = ReferenceCard(FileStore(args.card_file))
+    else:
+        card = world.card(args.demo_card or "siti")
+    return nullcontext(KhbsSession(InProcessConnection(card, (CardTorn,))))
+
+
+class _closing(AbstractContextManager[Any]):
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def __enter__(self) -> Any:
+        return self.session
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.connection.close()
+
+
+def _tap_dict(result: Any) -> dict[str, Any]:
+    r = result.result
+    return {
+        "verdict": result.verdict.value,
+        "reason": r.reason.value if r.reason else None,
+        "detail": r.detail,
+        "data_age_s": r.data_age_s,
+        "holder": result.holder_name,
+        "nik_masked": result.nik_masked,
+        "card_serial": result.card_serial.hex() if result.card_serial else None,
+        "entitlements": [
+            {
+                "program": int(e.program),
+                "name": e.info.name_id,
+                "status": e.status.value,
+                "remaining": e.remaining,
+                "remaining_text": e.remaining_text,
+                "period_end": e.period_end.isoformat() if e.period_end else None,
+            }
+            for e in result.entitlements
+        ],
+    }
+
+
+def _tap_text(result: Any) -> str:
+    r = result.result
+    lines = [
+        f"Verdict: {result.verdict.value.upper()}" + (f" ({r.reason.value}: {r.detail})" if r.reason else "")
+    ]
+    if result.holder_name:
+        lines.append(f"Holder:  {result.holder_name}   NIK {result.nik_masked}")
+    if r.data_age_s is not None:
+        lines.append(f"Revocation data age: {r.data_age_s / 3600:.1f} h")
+    for e in result.entitlements:
+        until = f" s/d {e.period_end:%d-%m-%Y}" if e.period_end else ""
+        lines.append(
+            f"  {int(e.program)}. {e.info.name_id:<38} {e.status.value:<14} {e.remaining_text}{until}"
+        )
+    return "\n".join(lines)
+
+
+def _exit_for(verdict: Any) -> int:
+    from terminal.verify import Verdict
+
+    return {Verdict.VALID: EXIT_OK, Verdict.INVALID: EXIT_INVALID, Verdict.UNKNOWN: EXIT_UNKNOWN}[verdict]
+
+
+# -- commands ----------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import shutil
+
+    from terminal.demo import DEMO_CARDS
+
+    data_dir = args.data_dir or default_data_dir()
+    if args.reset and data_dir.exists():
+        shutil.rmtree(data_dir)
+    args.data_dir = data_dir
+    world = _world(args)
+    if not args.headless:
+        from kiosk_ui import main as kiosk_main
+
+        return int(kiosk_main(["--demo", "--data-dir", str(data_dir), *args.ui_args]))
+    terminal = world.terminal()
+    from terminal.card.connection import InProcessConnection
+    from terminal.card.session import KhbsSession
+
+    for card in DEMO_CARDS:
+        result = terminal.tap(KhbsSession(InProcessConnection(world.card(card.name))))
+        print(f"== {card.label}")
+        print(_tap_text(result))
+        print()
+    print(f"Demo data: {data_dir}")
+    return EXIT_OK
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    world = _world(args)
+    terminal = world.terminal()
+    with _session(args, world) as session:
+        result = terminal.tap(session, args.program)
+    _print(args, _tap_text(result), _tap_dict(result))
+    return _exit_for(result.verdict)
+
+
+def cmd_redeem(args: argparse.Namespace) -> int:
+    import getpass
+
+    from terminal.programs import parse_amount
+    from terminal.redeem import DebitInterrupted, RedemptionRefused
+
+    world = _world(args)
+    terminal = world.terminal()
+    with _session(args, world) as session:
+        tap = terminal.tap(session, args.program)
+        ent = next((e for e in tap.entitlements if int(e.program) == args.program), None)
+        unit = ent.unit if ent and ent.unit else 1
+        try:
+            amount = parse_amount(unit, args.amount)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        pin = args.pin if args.pin is not None else getpass.getpass("PIN pemegang kartu / holder PIN: ")
+        try:
+            done = terminal.redeem(session, args.program, amount, pin)
+        except RedemptionRefused as refused:
+            _print(
+                args,
+                f"Ditolak / refused: {refused.reason} ({refused.detail})",
+                {
+                    "result": "refused",
+                    "reason": refused.reason,
+                    "detail": refused.detail,
+                    "tries_left": refused.tries_left,
+                },
+            )
+            return EXIT_INVALID
+        except DebitInterrupted as exc:
+            _print(
+                args,
+                f"Kartu terlepas / card removed: {exc}",
+                {"result": "interrupted", "redemption_id": exc.redemption_id},
+            )
+            return EXIT_DEVICE
+    e = done.entry
+    _print(
+        args,
+        f"OK: {e.id} counter {e.tx_counter} amount {e.amount} left {e.balance_after}"
+        + ("" if done.receipt_printed else f" (receipt not printed: {done.receipt_error})"),
+        {
+            "result": "committed",
+            "id": e.id,
+            "record_id": e.record_id,
+            "tx_counter": e.tx_counter,
+            "amount": e.amount,
+            "balance_after": e.balance_after,
+            "receipt_printed": done.receipt_printed,
+        },
+    )
+    return EXIT_OK
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    world = _world(args)
+    ledger = world.terminal().ledger
+    if args.failures:
+        rows = [
+            {"id": f.id, "reason": f.reason, "detail": f.detail, "program": f.program, "at": f.created_at}
+            for f in ledger.list_failures(args.limit)
+        ]
+        text = "\n".join(
+            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(r['at']))}  {r['reason']:<24} {r['detail']}"
+            for r in rows
+        )
+    else:
+        rows = [
+            {
+                "id": e.id,
+                "state": e.state.value,
+                "program": e.program,
+                "amount": e.amount,
+                "tx_counter": e.tx_counter,
+                "card": e.card_serial.hex(),
+                "receipt": e.receipt_state.value,
+                "voided": e.voided,
+                "uploaded": e.uploaded_at is not None,
+                "at": e.created_at,
+            }
+            for e in ledger.entries(args.limit)
+        ]
+        text = "\n".join(
+            f"{r['id'][:8]}  {r['state']:<10} card {r['card']} program {r['program']}"
+            f" amount {r['amount']:>9} ctr {r['tx_counter']} receipt {r['receipt']}"
+            + (" VOID" if r["voided"] else "")
+            for r in rows
+        )
+    _print(args, text or "(empty)", {"rows": rows})
+    return EXIT_OK
+
+
+def cmd_verify_receipt(args: argparse.Namespace) -> int:
+    from terminal.receipt_qr import QrPayloadError, verify_qr_payload
+
+    world = _world(args)
+    trust = world.trust.current()
+    if trust is None:
+        print("error: no trust list on this terminal", file=sys.stderr)
+        return EXIT_DEVICE
+    payload = args.payload if args.payload else sys.stdin.read()
+
+    def lookup(kid: bytes) -> Any:
+        entry = trust.issuer(kid)
+        return entry.public_key if entry else None
+
+    try:
+        ok = verify_qr_payload(payload, lookup)
+    except QrPayloadError as err:
+        _print(
+            args,
+            f"TIDAK SAH / INVALID: {err}",
+            {"valid": False, "reason": err.reason.value, "detail": str(err)},
+        )
+        return EXIT_INVALID
+    r = ok.record
+    _print(
+        args,
+        f"SAH / VALID: card {r.card_serial.hex()} counter {r.tx_counter} program {r.program}"
+        f" amount {r.amount} terminal {r.terminal_id.decode(errors='replace')}"
+        f" holder {ok.credential.claims.nik_masked}",
+        {
+            "valid": True,
+            "card_serial": r.card_serial.hex(),
+            "tx_counter": r.tx_counter,
+            "program": r.program,
+            "amount": r.amount,
+            "balance_after": r.balance_after,
+            "terminal_time": r.terminal_time,
+            "nik_masked": ok.credential.claims.nik_masked,
+        },
+    )
+    return EXIT_OK
+
+
+def cmd_readers(args: argparse.Namespace) -> int:
+    from drivers.pcsc import list_readers
+
+    for name in list_readers():
+        print(name)
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from terminal.catalogue import Catalogue
+    from terminal.pending import PendingUpdates
+    from terminal.sync import SyncClient, Syncer, SyncStateStore
+
+    world = _world(args)
+    from terminal.demo import ROOT
+
+    term = world.terminal()
+    syncer = Syncer(
+        SyncClient(args.server, args.token),
+        root_key=ROOT.public_key(),
+        trust=world.trust,
+        revocation=world.revocation,
+        ledger=term.ledger,
+        catalogue=Catalogue(world.engine),
+        pending=PendingUpdates(world.engine),
+        state=SyncStateStore(world.engine),
+    )
+    report = syncer.sync_once()
+    text = "\n".join(
+        [f"ok     {k}: {v}" for k, v in report.ok.items()]
+        + [f"FAILED {k}: {v}" for k, v in report.failed.items()]
+    )
+    _print(args, text, {"ok": report.ok, "failed": report.failed})
+    return EXIT_OK if report.success else EXIT_DEVICE
+
+
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    from kiosk_ui import main as kiosk_main
+
+    extra = ["--data-dir", str(args.data_dir)] if args.data_dir else []
+    return int(kiosk_main([*extra, *args.ui_args]))
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    from server_stub.__main__ import main as server_main
+
+    return int(server_main(args.server_args) or 0)
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "kiosk": cmd_kiosk,
+    "read": cmd_read,
+    "redeem": cmd_redeem,
+    "ledger": cmd_ledger,
+    "verify-receipt": cmd_verify_receipt,
+    "sync": cmd_sync,
+    "readers": cmd_readers,
+    "server": cmd_server,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import logging
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)])
+    from terminal.card.connection import CardConnectionError
+
+    try:
+        return COMMANDS[args.command](args)
+    except CardConnectionError as exc:
+        print(f"error: card or reader: {exc}", file=sys.stderr)
+        return EXIT_DEVICE
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,363 @@
+"""The embedded demo world: a provincial issuer in miniature, demo cards, and a working counter.
+
+Everything a real deployment gets from the centre is made here from fixed seeds: the root key, the
+issuer key, the status-list key; a signed trust list; a signed revocation snapshot (one demo card
+revoked) refreshed by a signed delta at every start, as a sync would; demo card files ("carried"
+between runs) and catalogues. Nothing here is used outside the demo and the tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from card_applet_spec import constants as c
+from card_applet_spec.credential import key_id
+from card_applet_spec.issuer import IssuerSigner, key_from_seed, uncompressed_point
+from card_applet_spec.records import TerminalCertBody
+from card_applet_spec.reference_card import CardTorn, FileStore, ReferenceCard
+from terminal.app import KhbsTerminal, PinResetter
+from terminal.card.connection import InProcessConnection
+from terminal.card.session import KhbsSession, TerminalCert
+from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind
+from terminal.db import make_engine
+from terminal.ledger import Ledger
+from terminal.pending import PendingUpdates
+from terminal.personalise import GrantSpec, Holder, personalise
+from terminal.redeem import Counter, ReceiptSink, RedemptionService
+from terminal.revocation import FreshnessPolicy, RevocationCache
+from terminal.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
+from terminal.trust import (
+    IssuerKeyEntry,
+    StatusListKey,
+    TerminalEntry,
+    TrustList,
+    TrustStore,
+    sign_trust_list,
+)
+from terminal.verify import Verifier
+
+DAY = 86_400
+LIST_ID = "khbs-demo"
+LIST_SIZE = 4096
+DEMO_PIN = "123456"
+TERMINAL_ID = "T6271001"
+SITE = "Kantor Kelurahan Langkai, Palangka Raya"
+
+ROOT = key_from_seed("KHBS demo root")
+ISSUER = IssuerSigner(key_from_seed("KHBS demo issuer 2026"))
+STATUS_KEY = key_from_seed("KHBS demo status list")
+TERMINAL_KEY = key_from_seed("KHBS demo counter T6271001")
+
+
+@dataclass(frozen=True)
+class DemoCard:
+    name: str
+    label: str  # shown on the demo panel
+    holder: Holder
+    serial: int
+    grants: Callable[[int], list[GrantSpec]]
+    revoked: bool = False
+    expired: bool = False
+    clone_of: str | None = None
+
+    @property
+    def serial_bytes(self) -> bytes:
+        return (0x6271000000000000 + self.serial).to_bytes(8, "big")
+
+
+def _month(now: int) -> int:
+    return now + 30 * DAY
+
+
+def _cash(now: int) -> list[GrantSpec]:
+    return [
+        GrantSpec(c.Program.BLT, 600_000, now - DAY, _month(now)),
+        GrantSpec(c.Program.SEMBAKO, 10_000, now - DAY, _month(now)),
+        GrantSpec(c.Program.KESEHATAN, c.UNLIMITED, now - DAY, now + 365 * DAY),
+        GrantSpec(c.Program.PENDIDIKAN, c.UNLIMITED, now - DAY, now + 365 * DAY),
+        GrantSpec(c.Program.LAPANGAN_KERJA, c.GrantStatus.ELIGIBLE, now - DAY, now + 365 * DAY),
+        GrantSpec(c.Program.PELATIHAN, c.GrantStatus.ELIGIBLE, now - DAY, now + 365 * DAY),
+    ]
+
+
+def _farmer(now: int) -> list[GrantSpec]:
+    return [
+        GrantSpec(c.Program.MODAL_TANI_NELAYAN, 2_500_000, now - DAY, now + 90 * DAY),
+        GrantSpec(c.Program.SEMBAKO, 15_000, now - DAY, _month(now)),
+        GrantSpec(c.Program.KESEHATAN, c.UNLIMITED, now - DAY, now + 365 * DAY),
+        GrantSpec(c.Program.PELATIHAN, c.GrantStatus.REGISTERED, now - DAY, now + 365 * DAY),
+    ]
+
+
+def _teacher(now: int) -> list[GrantSpec]:
+    return [
+        GrantSpec(c.Program.PERUMAHAN_GURU, c.GrantStatus.ELIGIBLE, now - DAY, now + 365 * DAY),
+        GrantSpec(c.Program.KESEHATAN, c.UNLIMITED, now - DAY, now + 365 * DAY),
+        GrantSpec(c.Program.PELATIHAN, c.GrantStatus.ELIGIBLE, now - DAY, now + 365 * DAY),
+    ]
+
+
+DEMO_CARDS: tuple[DemoCard, ...] = (
+    DemoCard(
+        "siti",
+        "Siti — BLT & sembako",
+        Holder("6271034512870001", "Siti Rahmawati", "6271030101090001"),
+        1,
+        _cash,
+    ),
+    DemoCard(
+        "darto",
+        "Darto — petani / farmer",
+        Holder("6211011204750004", "Sudarto", "6211010505050004"),
+        2,
+        _farmer,
+    ),
+    DemoCard(
+        "maria",
+        "Maria — guru / teacher",
+        Holder("6202016309880002", "Maria Ulfah", "6202010707120002"),
+        3,
+        _teacher,
+    ),
+    DemoCard(
+        "agus",
+        "Agus — dicabut / revoked",
+        Holder("6203020305900005", "Agus Salim", "6203020909140005"),
+        4,
+        _cash,
+        revoked=True,
+    ),
+    DemoCard(
+        "rahmat",
+        "Rahmat — kedaluwarsa / expired",
+        Holder("6271021111600006", "Rahmat Hidayat", "6271020202020006"),
+        5,
+        _cash,
+        expired=True,
+    ),
+    DemoCard(
+        "klon",
+        "Kartu klon / cloned card",
+        Holder("6271034512870001", "Siti Rahmawati"),
+        6,
+        _cash,
+        clone_of="siti",
+    ),
+)
+
+
+def demo_catalogue() -> list[CatalogueItem]:
+    J, T, H = CatalogueKind.JOBS, CatalogueKind.TRAINING, CatalogueKind.HOUSING
+    return [
+        CatalogueItem(
+            J,
+            "job-6271-01",
+            6271,
+            "Operator produksi rotan",
+            "CV Rotan Kalteng",
+            "Palangka Raya",
+            "Lulusan SMA/SMK, pelatihan disediakan.",
+            None,
+            12,
+        ),
+        CatalogueItem(
+            J,
+            "job-6271-02",
+            6271,
+            "Petugas kebersihan taman kota",
+            "DLH Kota Palangka Raya",
+            "Palangka Raya",
+            "Kontrak 12 bulan.",
+            None,
+            20,
+        ),
+        CatalogueItem(
+            J,
+            "job-6211-01",
+            6211,
+            "Pendamping kelompok tani",
+            "Dinas Pertanian Pulang Pisau",
+            "Pulang Pisau",
+            "Pengalaman bertani diutamakan.",
+            None,
+            5,
+        ),
+        CatalogueItem(
+            T,
+            "trn-0-01",
+            0,
+            "Pelatihan menjahit dasar",
+            "Dinas Tenaga Kerja Prov. Kalteng",
+            "BLK Palangka Raya",
+            "20 hari, gratis, uang transport.",
+            None,
+            30,
+        ),
+        CatalogueItem(
+            T,
+            "trn-6271-01",
+            6271,
+            "Wirausaha kuliner lokal",
+            "Dinas Koperasi & UKM",
+            "Palangka Raya",
+            "Modal awal untuk lulusan terbaik.",
+            None,
+            25,
+        ),
+        CatalogueItem(
+            T,
+            "trn-6211-01",
+            6211,
+            "Budidaya ikan keramba",
+            "Dinas Perikanan",
+            "Pulang Pisau",
+            "Untuk nelayan dan keluarga.",
+            None,
+            15,
+        ),
+        CatalogueItem(
+            H,
+            "hou-6202-01",
+            6202,
+            "Rumah guru Sampit (tipe 36)",
+            "Dinas Pendidikan Prov. Kalteng",
+            "Sampit",
+            "Untuk guru honorer dan PNS di daerah terpencil.",
+            None,
+            10,
+        ),
+        CatalogueItem(
+            H,
+            "hou-0-01",
+            0,
+            "Rumah guru terpencil (tipe 36)",
+            "Dinas Pendidikan Prov. Kalteng",
+            "Seluruh Kalteng",
+            "Prioritas guru di desa terpencil.",
+            None,
+            40,
+        ),
+    ]
+
+
+def _session(card: ReferenceCard) -> KhbsSession:
+    return KhbsSession(InProcessConnection(card, (CardTorn,)))
+
+
+class DemoWorld:
+    """The demo's data directory: cards, terminal database, receipts."""
+
+    def __init__(self, data_dir: Path, clock: Callable[[], float] = time.time) -> None:
+        self.data_dir = Path(data_dir)
+        self.clock = clock
+        self.cards_dir = self.data_dir / "cards"
+        self.receipts_dir = self.data_dir / "receipts"
+        for d in (self.data_dir, self.cards_dir, self.receipts_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(self.data_dir / "terminal.db")
+        self.trust = TrustStore(self.engine)
+        self.revocation = RevocationCache(self.engine)
+
+    # -- provisioning ---------------------------------------------------------------------------
+    def trust_list(self, now: int) -> TrustList:
+        return TrustList(
+            seq=1,
+            issued_at=now,
+            issuers=(IssuerKeyEntry(ISSUER.kid, ISSUER.point, 0, 2**32 - 1, 2**32 - 1),),
+            status_list_key=StatusListKey(
+                key_id(STATUS_KEY.public_key()), uncompressed_point(STATUS_KEY.public_key())
+            ),
+            terminals=(
+                TerminalEntry(
+                    TERMINAL_ID,
+                    uncompressed_point(TERMINAL_KEY.public_key()),
+                    c.TerminalRole.PIN_RESET,
+                    SITE,
+                    6271,
+                ),
+            ),
+        )
+
+    def provision(self) -> None:
+        """Make whatever is missing, and refresh the revocation data (as a sync would)."""
+        now = int(self.clock())
+        if self.trust.current() is None:
+            self.trust.update(sign_trust_list(self.trust_list(now), ROOT), ROOT.public_key(), fetched_at=now)
+        statuses = new_status_list(LIST_SIZE)
+        for card in DEMO_CARDS:
+            if card.revoked:
+                set_status(statuses, card.serial, CardStatus.REVOKED)
+        seq = self.revocation.seq
+        if seq is None:
+            raw = build_snapshot(statuses, 1, issued_at=now, list_id=LIST_ID, key=STATUS_KEY, size=LIST_SIZE)
+            self.revocation.apply_snapshot(raw, STATUS_KEY.public_key(), fetched_at=now)
+        elif (self.revocation.issued_at or 0) < now:
+            delta = build_delta({}, seq, size=LIST_SIZE, issued_at=now, list_id=LIST_ID, key=STATUS_KEY)
+            self.revocation.apply_delta(delta, STATUS_KEY.public_key(), fetched_at=now)
+        catalogue = Catalogue(self.engine)
+        for kind in CatalogueKind:
+            if catalogue.version(kind) is None:
+                catalogue.replace(kind, 1, [i for i in demo_catalogue() if i.kind is kind])
+        for card in DEMO_CARDS:
+            if not self.card_path(card.name).exists():
+                self._issue(card, now)
+
+    def card_path(self, name: str) -> Path:
+        return self.cards_dir / f"{name}.card"
+
+    def card(self, name: str) -> ReferenceCard:
+        return ReferenceCard(FileStore(self.card_path(name)))
+
+    def _issue(self, card: DemoCard, now: int) -> None:
+        issued_at = now - (800 * DAY if card.expired else 10 * DAY)
+        expires_at = now - DAY if card.expired else now + 5 * 365 * DAY
+        if card.clone_of is not None:
+            original = self.card(card.clone_of).state
+            clone = self.card(card.name)
+            s = _session(clone)
+            s.select()
+            s.generate_key()  # its own key: the copied credential names another card's key
+            s.put_data(c.DO_CARD_SERIAL, original.serial)
+            s.put_issuer_key(ISSUER.kid, ISSUER.point)
+            s.put_data(c.DO_CREDENTIAL, original.credential)
+            s.set_initial_pin(DEMO_PIN)
+            s.activate()
+            return
+        personalise(
+            _session(self.card(card.name)),
+            serial=card.serial_bytes,
+            holder=card.holder,
+            pin=DEMO_PIN,
+            issuer=ISSUER,
+            status_index=card.serial,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            grants=card.grants(now),
+        )
+
+    # -- the counter ----------------------------------------------------------------------------
+    def terminal(self, receipts: ReceiptSink | None = None, clerk_id: str = "demo-clerk") -> KhbsTerminal:
+        current = self.trust.current()
+        verifier = Verifier(current, self.revocation, FreshnessPolicy())
+        ledger = Ledger(self.engine, clock=self.clock)
+        counter = Counter(TERMINAL_ID, SITE, clerk_id, "Petugas Demo")
+        pending = PendingUpdates(self.engine, clock=self.clock)
+        service = RedemptionService(ledger, verifier, counter, receipts, clock=self.clock, pending=pending)
+        cert_body = TerminalCertBody(
+            TERMINAL_ID.encode(),
+            c.TerminalRole.PIN_RESET,
+            2**32 - 1,
+            uncompressed_point(TERMINAL_KEY.public_key()),
+        )
+        signed = ISSUER.terminal_cert(cert_body)
+        resetter = PinResetter(TerminalCert(cert_body, signed.kid, signed.signature), TERMINAL_KEY)
+        return KhbsTerminal(
+            service,
+            Catalogue(self.engine, clock=self.clock),
+            revocation=self.revocation,
+            pin_resetter=resetter,
+            clock=self.clock,
+        )

@@ -1,0 +1,125 @@
+"""Issuer-signed updates waiting for a card: new grants (LOAD GRANT) and status commands (block,
+unblock, terminate). Fetched by sync, applied when the card taps, acknowledged at the next sync.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Engine, Float, Integer, LargeBinary, MetaData, String, Table, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from card_applet_spec import constants as c
+from terminal.card.errors import ApduError, SequenceNotNewerError
+from terminal.card.session import KhbsSession
+
+metadata = MetaData()
+updates = Table(
+    "pending_updates",
+    metadata,
+    Column("kind", String(8), primary_key=True),  # "grant" | "status"
+    Column("server_id", Integer, primary_key=True),
+    Column("card_serial", LargeBinary(8), nullable=False, index=True),
+    Column("target", Integer, nullable=False),  # program for grants, new life-cycle state for status
+    Column("seq", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("kid", LargeBinary, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("applied_at", Float, nullable=True),
+    Column("result", String(64), nullable=True),
+    Column("acked_at", Float, nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class PendingUpdate:
+    kind: str
+    server_id: int
+    card_serial: bytes
+    target: int
+    seq: int
+    body: bytes
+    kid: bytes
+    signature: bytes
+    applied_at: float | None = None
+    result: str | None = None
+    acked_at: float | None = None
+
+
+class PendingUpdates:
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self.clock = clock
+        metadata.create_all(engine)
+
+    def add(self, items: Iterable[PendingUpdate]) -> int:
+        rows = [
+            {k: v for k, v in u.__dict__.items() if k not in ("applied_at", "result", "acked_at")}
+            for u in items
+        ]
+        if not rows:
+            return 0
+        with self.engine.begin() as conn:
+            result = conn.execute(sqlite_insert(updates).on_conflict_do_nothing(), rows)
+        return int(result.rowcount or 0)
+
+    def for_card(self, card_serial: bytes) -> list[PendingUpdate]:
+        query = (
+            select(updates)
+            .where(updates.c.card_serial == card_serial, updates.c.applied_at.is_(None))
+            .order_by(updates.c.kind, updates.c.seq)
+        )
+        with self.engine.connect() as conn:
+            return [PendingUpdate(**dict(r)) for r in conn.execute(query).mappings()]
+
+    def has_for(self, card_serial: bytes) -> bool:
+        return bool(self.for_card(card_serial))
+
+    def mark_applied(self, u: PendingUpdate, result: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(updates)
+                .where(updates.c.kind == u.kind, updates.c.server_id == u.server_id)
+                .values(applied_at=self.clock(), result=result)
+            )
+
+    def to_ack(self) -> tuple[list[int], list[int]]:
+        query = select(updates.c.kind, updates.c.server_id).where(
+            updates.c.applied_at.is_not(None), updates.c.acked_at.is_(None)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [i for k, i in rows if k == "grant"], [i for k, i in rows if k == "status"]
+
+    def mark_acked(self, grant_ids: Iterable[int], status_ids: Iterable[int]) -> None:
+        with self.engine.begin() as conn:
+            for kind, ids in (("grant", list(grant_ids)), ("status", list(status_ids))):
+                if ids:
+                    conn.execute(
+                        update(updates)
+                        .where(updates.c.kind == kind, updates.c.server_id.in_(ids))
+                        .values(acked_at=self.clock())
+                    )
+
+
+def apply_pending(session: KhbsSession, store: PendingUpdates, card_serial: bytes) -> list[PendingUpdate]:
+    """Load this card's waiting grants and status commands. The card checks every issuer signature."""
+    applied = []
+    for u in store.for_card(card_serial):
+        try:
+            if u.kind == "grant":
+                session.load_grant(u.body, u.kid, u.signature)
+            else:
+                session.set_status(u.target, u.body, u.kid, u.signature)
+            result = "applied"
+        except SequenceNotNewerError:
+            result = "already_on_card"
+        except ApduError as err:
+            result = f"refused_{err.sw:04X}"
+        store.mark_applied(u, result)
+        applied.append(u)
+        if u.kind == "status" and u.target != c.LifeCycle.OPERATIONAL and result == "applied":
+            break  # a blocked or terminated card takes no further grants
+    return applied

@@ -1,0 +1,453 @@
+"""Sync with the central server over HTTP (server_stub's /v1/sync API).
+
+Pulls: the signed trust list, the revocation snapshot or its deltas, issuer updates waiting for cards,
+catalogues. Pushes: card-signed redemption records, voids, failure events, interest registrations.
+Every step is independent (one failing does not stop the others), idempotent (stable ids: the server
+stores each record once), and verified before use (signatures checked against the provisioned root
+key and the trust list). Failures back off exponentially; days offline are caught up in batches.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind
+from terminal.ledger import Ledger
+from terminal.pending import PendingUpdate, PendingUpdates
+from terminal.revocation import RevocationCache, RevocationError, StatusGapError
+from terminal.statuslist import StatusListError
+from terminal.trust import SignedDataError, TrustStore
+
+BATCH = 500
+MIN_BACKOFF_S = 5.0
+MAX_BACKOFF_S = 900.0
+HEALTHY_INTERVAL_S = 300.0
+
+_CATALOGUE_KINDS = {
+    "job": CatalogueKind.JOBS,
+    "training": CatalogueKind.TRAINING,
+    "housing": CatalogueKind.HOUSING,
+}
+
+
+class SyncError(Exception):
+    """A sync step failed; ``code`` is short and stable (shown to clerks and logged)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(text: object, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise SyncError("bad_response", f"{what}: expected base64 text")
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise SyncError("bad_response", f"{what}: not base64") from exc
+
+
+class SyncClient:
+    """The HTTP client for /v1/sync (terminal bearer token)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        try:
+            response = self.http.request(method, path, **kw)
+        except httpx.HTTPError as exc:
+            raise SyncError("unreachable", f"server unreachable: {exc}") from exc
+        if response.status_code >= 400:
+            code = "http_" + str(response.status_code)
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                code = str(response.json()["error"]["code"])
+            raise SyncError(code, f"{method} {path}: HTTP {response.status_code} ({code})")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise SyncError("bad_response", f"{method} {path}: not JSON") from exc
+        if not isinstance(body, dict):
+            raise SyncError("bad_response", f"{method} {path}: not a JSON object")
+        return body
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        return self._call("GET", path, params=params or None)
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", path, json=body)
+
+
+metadata = MetaData()
+sync_steps = Table(
+    "sync_steps",
+    metadata,
+    Column("step", String(32), primary_key=True),
+    Column("last_attempt", Float, nullable=True),
+    Column("last_success", Float, nullable=True),
+    Column("last_error", String(256), nullable=True),
+    Column("failures", Integer, nullable=False, default=0),
+)
+
+
+@dataclass(frozen=True)
+class StepState:
+    step: str
+    last_attempt: float | None
+    last_success: float | None
+    last_error: str | None
+    failures: int
+
+
+class SyncStateStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def record(self, step: str, now: float, error: str | None) -> None:
+        prev = self.get(step)
+        failures = 0 if error is None else (prev.failures + 1 if prev else 1)
+        values = {
+            "step": step,
+            "last_attempt": now,
+            "last_success": now if error is None else (prev.last_success if prev else None),
+            "last_error": error[:256] if error else None,
+            "failures": failures,
+        }
+        stmt = sqlite_insert(sync_steps).values(**values)
+        with self.engine.begin() as conn:
+            conn.execute(stmt.on_conflict_do_update(index_elements=["step"], set_=values))
+
+    def get(self, step: str) -> StepState | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(sync_steps).where(sync_steps.c.step == step)).mappings().first()
+        return StepState(**dict(row)) if row else None
+
+    def all(self) -> list[StepState]:
+        with self.engine.connect() as conn:
+            return [StepState(**dict(r)) for r in conn.execute(select(sync_steps)).mappings()]
+
+    def last_sync(self) -> float | None:
+        """When every step last succeeded together (the oldest of their last successes)."""
+        states = self.all()
+        if not states or any(s.last_success is None for s in states):
+            return None
+        return min(s.last_success for s in states if s.last_success is not None)
+
+    def consecutive_failures(self) -> int:
+        return max((s.failures for s in self.all()), default=0)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    ok: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        return not self.failed
+
+
+class Syncer:
+    def __init__(
+        self,
+        client: SyncClient,
+        *,
+        root_key: ec.EllipticCurvePublicKey,
+        trust: TrustStore,
+        revocation: RevocationCache,
+        ledger: Ledger,
+        catalogue: Catalogue,
+        pending: PendingUpdates,
+        state: SyncStateStore,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.root_key = root_key
+        self.trust = trust
+        self.revocation = revocation
+        self.ledger = ledger
+        self.catalogue = catalogue
+        self.pending = pending
+        self.state = state
+        self.clock = clock
+
+    # -- the whole round ---------------------------------------------------------------------------
+    def sync_once(self) -> SyncReport:
+        ok: dict[str, str] = {}
+        failed: dict[str, str] = {}
+        steps: list[tuple[str, Callable[[], str]]] = [
+            ("trust_list", self.pull_trust_list),
+            ("status_list", self.pull_status_list),
+            ("pending", self.pull_pending),
+            ("catalogue", self.pull_catalogue),
+            ("redemptions", self.push_redemptions),
+            ("voids", self.push_voids),
+            ("failures", self.push_failures),
+            ("interests", self.push_interests),
+            ("acks", self.push_acks),
+        ]
+        for name, step in steps:
+            try:
+                ok[name] = step()
+            except (SyncError, SignedDataError, RevocationError) as exc:
+                failed[name] = f"{getattr(exc, 'code', type(exc).__name__)}: {exc}"
+            self.state.record(name, self.clock(), failed.get(name))
+        return SyncReport(ok, failed)
+
+    def next_delay(self, rng: Callable[[], float] = random.random) -> float:
+        """Seconds until the next round: regular when healthy, exponential backoff with jitter if not."""
+        n = self.state.consecutive_failures()
+        if n == 0:
+            return HEALTHY_INTERVAL_S
+        base = min(MAX_BACKOFF_S, MIN_BACKOFF_S * 2 ** min(n - 1, 20))
+        return float(base * (0.5 + rng() / 2))
+
+    # -- pulls ---------------------------------------------------------------------------------------
+    def pull_trust_list(self) -> str:
+        body = self.client.get("/v1/sync/trust-list")
+        trust_list = self.trust.update(
+            unb64(body.get("signed"), "trust list"), self.root_key, fetched_at=self.clock()
+        )
+        return f"seq {trust_list.seq}"
+
+    def _status_key(self) -> ec.EllipticCurvePublicKey:
+        current = self.trust.current()
+        if current is None:
+            raise SyncError("no_trust_list", "no verified trust list: cannot check the status list")
+        return current.status_list_key.public_key
+
+    def pull_status_list(self) -> str:
+        key = self._status_key()
+        seq = self.revocation.seq
+        if seq is not None:
+            try:
+                body = self.client.get("/v1/sync/status-list/deltas", since=seq)
+                deltas = body.get("deltas")
+                if not isinstance(deltas, list):
+                    raise SyncError("bad_response", "deltas: expected a list")
+                for d in deltas:
+                    if not isinstance(d, dict):
+                        raise SyncError("bad_response", "delta: expected an object")
+                    self.revocation.apply_delta(unb64(d.get("signed"), "delta"), key, fetched_at=self.clock())
+                return f"{len(deltas)} deltas to seq {self.revocation.seq}"
+            except StatusGapError:
+                pass  # fall back to a snapshot
+            except SyncError as exc:
+                if exc.code != "ahead_of_server":
+                    raise
+        body = self.client.get("/v1/sync/status-list")
+        try:
+            snapshot = self.revocation.apply_snapshot(
+                unb64(body.get("signed"), "snapshot"), key, fetched_at=self.clock()
+            )
+        except StatusListError as exc:
+            raise SyncError("bad_status_list", str(exc)) from exc
+        return f"snapshot seq {snapshot.seq}"
+
+    def pull_pending(self) -> str:
+        body = self.client.get("/v1/sync/pending")
+        items: list[PendingUpdate] = []
+        for kind, key, target in (("grant", "grants", "program"), ("status", "status_commands", "new_state")):
+            entries = body.get(key)
+            if not isinstance(entries, list):
+                raise SyncError("bad_response", f"{key}: expected a list")
+            for e in entries:
+                try:
+                    items.append(
+                        PendingUpdate(
+                            kind=kind,
+                            server_id=int(e["id"]),
+                            card_serial=bytes.fromhex(e["card_serial"]),
+                            target=int(e[target]),
+                            seq=int(e["grant_seq" if kind == "grant" else "status_seq"]),
+                            body=unb64(e["body"], "body"),
+                            kid=unb64(e["kid"], "kid"),
+                            signature=unb64(e["signature"], "signature"),
+                        )
+                    )
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise SyncError("bad_response", f"{key}: malformed entry") from exc
+        return f"{self.pending.add(items)} new"
+
+    def pull_catalogue(self) -> str:
+        body = self.client.get("/v1/sync/catalogue")
+        raw_items = body.get("items")
+        if not isinstance(raw_items, list):
+            raise SyncError("bad_response", "catalogue: expected a list")
+        by_kind: dict[CatalogueKind, list[CatalogueItem]] = {k: [] for k in CatalogueKind}
+        for it in raw_items:
+            try:
+                kind = _CATALOGUE_KINDS[it["kind"]]
+                by_kind[kind].append(
+                    CatalogueItem(
+                        kind=kind,
+                        item_id=str(it["id"]),
+                        region=int(it["region"]),
+                        title=str(it["title"]),
+                        agency=str(it.get("organisation", "")),
+                        location=str(it.get("location", "")),
+                        detail=str(it.get("details", "")),
+                        deadline=_date_to_ts(it.get("closes_on")),
+                        places=int(it["slots"]) if it.get("slots") is not None else None,
+                    )
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SyncError("bad_response", "catalogue: malformed item") from exc
+        version = int(self.clock())
+        for kind, items in by_kind.items():
+            self.catalogue.replace(kind, version, items)
+        return f"{len(raw_items)} items"
+
+    # -- pushes ----------------------------------------------------------------------------------------
+    def _results(self, body: dict[str, Any], id_key: str) -> dict[str, str]:
+        results = body.get("results")
+        if not isinstance(results, list):
+            raise SyncError("bad_response", "results: expected a list")
+        return {str(r.get(id_key)): str(r.get("result")) for r in results if isinstance(r, dict)}
+
+    def push_redemptions(self) -> str:
+        entries, _, _ = self.ledger.unsynced()
+        done = 0
+        for batch in _batches(entries):
+            records = [
+                {
+                    "record_id": e.record_id,
+                    "record": b64(e.record or b""),
+                    "signature": b64(e.signature or b""),
+                    "card_serial": e.card_serial.hex(),
+                    "terminal_id": e.terminal_id,
+                    "ledger_id": e.id,
+                    "kind": "check_in" if e.amount == 0 else "debit",
+                }
+                for e in batch
+            ]
+            results = self._results(
+                self.client.post("/v1/sync/redemptions", {"records": records}), "record_id"
+            )
+            # stored, duplicate and flagged are all "the server has it"; rejected ones stay for a human
+            accepted = [
+                e.id for e in batch if results.get(e.record_id or "") in ("stored", "duplicate", "flagged")
+            ]
+            self.ledger.mark_uploaded(redemption_ids=accepted)
+            done += len(accepted)
+        return f"{done}/{len(entries)} uploaded"
+
+    def push_voids(self) -> str:
+        _, _, voids = self.ledger.unsynced()
+        done = 0
+        for batch in _batches(voids):
+            body = {
+                "voids": [
+                    {
+                        "void_id": v.id,
+                        "ledger_id": v.redemption_id,
+                        "record_id": self.ledger.get(v.redemption_id).record_id,
+                        "reason": v.reason,
+                        "clerk_id": v.clerk_id,
+                        "created_at": v.created_at,
+                    }
+                    for v in batch
+                ]
+            }
+            results = self._results(self.client.post("/v1/sync/voids", body), "void_id")
+            accepted = [v.id for v in batch if results.get(v.id) in ("stored", "duplicate")]
+            self.ledger.mark_uploaded(void_ids=accepted)
+            done += len(accepted)
+        return f"{done}/{len(voids)} uploaded"
+
+    def push_failures(self) -> str:
+        _, failures, _ = self.ledger.unsynced()
+        done = 0
+        for batch in _batches(failures):
+            body = {
+                "events": [
+                    {
+                        "event_id": f.id,
+                        "occurred_at": f.created_at,
+                        "card_serial": f.card_serial.hex() if f.card_serial else None,
+                        "program": f.program,
+                        "reason": f.reason,
+                        "detail": f.detail,
+                        "clerk_id": f.clerk_id,
+                    }
+                    for f in batch
+                ]
+            }
+            results = self._results(self.client.post("/v1/sync/failures", body), "event_id")
+            accepted = [f.id for f in batch if results.get(f.id) in ("stored", "duplicate")]
+            self.ledger.mark_uploaded(failure_ids=accepted)
+            done += len(accepted)
+        return f"{done}/{len(failures)} uploaded"
+
+    def push_interests(self) -> str:
+        interests = self.catalogue.unsynced_interests()
+        done = 0
+        for batch in _batches(interests):
+            body = {
+                "interests": [
+                    {
+                        "interest_id": i.id,
+                        "item_id": i.item_id,
+                        "card_serial": i.card_serial.hex(),
+                        "registered_at": int(i.created_at),
+                        "note": None,
+                    }
+                    for i in batch
+                ]
+            }
+            results = self._results(self.client.post("/v1/sync/interests", body), "interest_id")
+            accepted = [i.id for i in batch if results.get(i.id) in ("stored", "duplicate")]
+            self.catalogue.mark_interests_uploaded(accepted)
+            done += len(accepted)
+        return f"{done}/{len(interests)} uploaded"
+
+    def push_acks(self) -> str:
+        grants, statuses = self.pending.to_ack()
+        if not grants and not statuses:
+            return "nothing to acknowledge"
+        self.client.post("/v1/sync/pending/ack", {"grants": grants, "status_commands": statuses})
+        self.pending.mark_acked(grants, statuses)
+        return f"{len(grants)} grants, {len(statuses)} status commands"
+
+
+def _batches(items: list[Any], size: int = BATCH) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _date_to_ts(value: object) -> int | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return int(dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC).timestamp())
