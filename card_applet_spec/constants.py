@@ -24,8 +24,8 @@ def _with_tck(atr: bytes) -> bytes:
     return atr + bytes([tck])
 
 
-#: Contact ATR: T=1, historical bytes "KHBS" 01 (category indicator 0x80 omitted: 4 raw bytes + tag).
-ATR_CONTACT = _with_tck(bytes.fromhex("3B8580014B48425301"))
+#: Contact ATR: TD1 = 81 (T=1, TD2 follows), TD2 = 01 (T=1 only), 5 historical bytes "KHBS" 01, TCK.
+ATR_CONTACT = _with_tck(bytes.fromhex("3B8581014B48425301"))
 
 # --- Classes and instructions ---------------------------------------------------------------------
 CLA_ISO = 0x00

@@ -209,4 +209,19 @@ def decode_credential(raw: bytes) -> Credential:
         schema=_expect(khbs.get(c.Claim.SCHEMA), int, "schema"),
         issuer=_expect(cwt.get(c.CWT_ISS), str, "iss"),
     )
+    _check_claims(claims)
     return Credential(claims, kid, protected, payload, signature, bytes(raw))
+
+
+def _check_claims(claims: Claims) -> None:
+    if len(claims.holder_ref) != c.HOLDER_REF_LEN:
+        raise CredentialError(f"holder reference must be {c.HOLDER_REF_LEN} bytes")
+    if not claims.name or len(claims.name.encode("utf-8")) > c.NAME_MAX_BYTES:
+        raise CredentialError(f"name must be 1-{c.NAME_MAX_BYTES} bytes")
+    if claims.region not in c.REGIONS:
+        raise CredentialError(f"region {claims.region} is not a Kalimantan Tengah regency/city")
+    masked = claims.nik_masked
+    if len(masked) != 16 or not (masked[:4].isdigit() and masked[4:12] == "*" * 8 and masked[12:].isdigit()):
+        raise CredentialError("masked NIK must look like 6271********0001")
+    if len(claims.card_serial) != c.CARD_SERIAL_LEN or not 0 <= claims.status_index < 2**32:
+        raise CredentialError("card serial or status index out of range")

@@ -12,6 +12,7 @@ from sqlalchemy import Column, Engine, Float, Integer, LargeBinary, MetaData, St
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from card_applet_spec import constants as c
+from card_applet_spec.records import GrantBody, RecordError
 from terminal.card.errors import ApduError, SequenceNotNewerError
 from terminal.card.session import KhbsSession
 
@@ -104,10 +105,24 @@ class PendingUpdates:
                     )
 
 
-def apply_pending(session: KhbsSession, store: PendingUpdates, card_serial: bytes) -> list[PendingUpdate]:
-    """Load this card's waiting grants and status commands. The card checks every issuer signature."""
+def apply_pending(
+    session: KhbsSession, store: PendingUpdates, card_serial: bytes, now: float
+) -> list[PendingUpdate]:
+    """Load this card's waiting grants and status commands. The card checks every issuer signature.
+
+    A grant whose period has not started yet waits: loaded early it would replace the current
+    period's unspent balance (the card has no clock to refuse it itself).
+    """
     applied = []
     for u in store.for_card(card_serial):
+        if u.kind == "grant":
+            try:
+                not_yet = GrantBody.decode(u.body).valid_from > now
+            except RecordError:
+                store.mark_applied(u, "malformed")
+                continue
+            if not_yet:
+                continue
         try:
             if u.kind == "grant":
                 session.load_grant(u.body, u.kid, u.signature)

@@ -135,7 +135,7 @@ class RedemptionService:
             self._print_recovered(report)
             changed = report.changed
         if self.pending is not None and self.pending.has_for(serial):
-            changed = bool(apply_pending(session, self.pending, serial)) or changed
+            changed = bool(apply_pending(session, self.pending, serial, self.clock())) or changed
         if changed:  # balances or state moved: read the card again
             result = self._check(session, program)
         return result, report

@@ -175,7 +175,7 @@ class ReferenceCard:
             return self._get_response(cmd), le
         self._s.pending = b""
         if cmd.ins == c.INS_SELECT:
-            self._s.chain_header = None
+            self._s.chain_header, self._s.chain_data = None, b""
             return self._select(cmd), le
         _require(self._s.selected, c.SW.COMMAND_NOT_ALLOWED)
 
@@ -202,6 +202,7 @@ class ReferenceCard:
         if self._s.chain_header is not None:
             data = self._s.chain_data + cmd.data
             self._s.chain_header, self._s.chain_data = None, b""
+            _require(len(data) <= MAX_CHAINED_DATA, c.SW.NOT_ENOUGH_MEMORY)
             return replace(cmd, data=data)
         return cmd
 
@@ -265,9 +266,9 @@ class ReferenceCard:
     def _select(self, cmd: CommandApdu) -> bytes:
         _require(cmd.p1 == c.SELECT_BY_NAME and cmd.p2 == 0x00, c.SW.INCORRECT_P1P2)
         _require(cmd.cla == c.CLA_ISO, c.SW.CLA_NOT_SUPPORTED)
-        self._s = _Session()
         if cmd.data != c.AID:
-            raise CardError(c.SW.FILE_NOT_FOUND)
+            raise CardError(c.SW.FILE_NOT_FOUND)  # the current selection, if any, stays
+        self._s = _Session()
         self._s.selected = True
         st = self._state
         caps = c.CAP_PIN_RESET_BY_TERMINAL_CERT | c.CAP_CHECK_IN | c.CAP_CHAINING
@@ -412,7 +413,7 @@ class ReferenceCard:
         _require(is_valid_pin_block(old) and is_valid_pin_block(new), c.SW.WRONG_DATA)
         self._check_pin(old)
         self._commit(replace(self._state, pin_block=new, pin_tries=c.PIN_MAX_TRIES))
-        self._s.pin_verified = True
+        self._s.pin_verified = False  # a DEBIT needs a VERIFY with the new PIN
         return b""
 
     def _reset_retry_counter(self, cmd: CommandApdu, challenge: bytes | None) -> bytes:
@@ -445,7 +446,7 @@ class ReferenceCard:
 
     # -- authentication --------------------------------------------------------------------------
     def _get_challenge(self, cmd: CommandApdu, _ch: bytes | None) -> bytes:
-        self._in_state(L.OPERATIONAL, L.BLOCKED)
+        self._in_state(L.OPERATIONAL)
         self._no_data(cmd)
         _require(cmd.p1 == 0 and cmd.p2 == 0, c.SW.INCORRECT_P1P2)
         _require(cmd.le == c.CHALLENGE_LEN, c.SW.WRONG_LENGTH)
@@ -482,6 +483,7 @@ class ReferenceCard:
         terminal_time = int.from_bytes(d[21:25], "big")
         expected_counter = int.from_bytes(d[25:29], "big")
         _require(self._s.pin_verified, c.SW.SECURITY_STATUS_NOT_SATISFIED)
+        self._s.pin_verified = False  # one PIN presentation authorises one DEBIT attempt, refused or not
         st = self._state
         grant = st.grant_for(program)
         _require(grant is not None, c.SW.DATA_NOT_FOUND)
@@ -515,7 +517,6 @@ class ReferenceCard:
             tx_counter=record.tx_counter,
             last_terminal_time=max(st.last_terminal_time, terminal_time),
         )
-        self._s.pin_verified = False  # one PIN presentation authorises one transaction
         self._commit(new)  # balance, counter and log change together or not at all
         return signed_tx_tlv(encoded, signature)
 
@@ -559,7 +560,8 @@ class ReferenceCard:
             valid_from=body.valid_from,
             valid_until=body.valid_until,
         )
-        self._commit(st.with_grant(grant))
+        new = replace(st.with_grant(grant), last_terminal_time=max(st.last_terminal_time, body.valid_from))
+        self._commit(new)  # valid_from is issuer-signed: a trustworthy lower bound for the soft clock
         return b""
 
     def _set_status(self, cmd: CommandApdu, _ch: bytes | None) -> bytes:
