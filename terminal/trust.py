@@ -1,0 +1,519 @@
+"""The trust list: which issuer keys, status-list key and terminals a terminal trusts, signed by the ROOT key.
+
+Format: a tagged COSE_Sign1 (ES256) whose protected header is ``{alg: ES256, kid: key_id(root),
+typ: "application/khbs-trust-list+cbor"}`` (the ``typ`` label of RFC 9596 keeps a trust list from ever
+being read as a status-list snapshot or delta, which use the same envelope) and whose payload is a
+CBOR map with integer keys (:class:`TrustField`)::
+
+    {1: seq, 2: issued_at,
+     3: [[kid, SEC1 point, issue_from, issue_until, verify_until], ...],   # issuer keys
+     4: [kid, SEC1 point],                                                 # status-list key
+     5: [[terminal id, SEC1 point, roles, site, region], ...]}             # terminals
+
+Times are Unix seconds. Key rotation: a credential verifies under an issuer key only if its ``iat``
+lies in ``[issue_from, issue_until]`` and only while ``now <= verify_until``, so a retired key keeps
+verifying the cards it issued until its end date. Every ``kid`` must equal ``key_id(point)``.
+
+The server encodes and signs (:func:`sign_trust_list`); terminals verify and decode
+(:func:`verify_trust_list`) and keep the newest list in a :class:`TrustStore` with rollback protection.
+The COSE envelope and strict CBOR readers here are shared with ``terminal.statuslist``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import cbor2
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Engine,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    select,
+)
+
+from card_applet_spec import constants as c
+from card_applet_spec.credential import der_to_raw, key_id, sig_structure, verify_raw_es256
+from terminal.db import begin_immediate
+
+#: COSE header label ``typ`` (RFC 9596): the content type of the signed payload.
+COSE_HDR_TYP = 16
+TYP_TRUST_LIST = "application/khbs-trust-list+cbor"
+MAX_TRUST_LIST_BYTES = 8 << 20
+#: Sequence numbers and times fit SQLite's signed 64-bit INTEGER.
+MAX_UINT = (1 << 63) - 1
+TERMINAL_ID_LEN = c.TERMINAL_ID_LEN
+MAX_SITE_LEN = 128
+MAX_REGION = 9999
+MAX_ROLES = 0xFFFF_FFFF
+_CBOR_MAX_DEPTH = 16
+
+
+class SignedDataError(ValueError):
+    """A signed publication (trust list, status-list snapshot or delta) is malformed, forged or misfiled."""
+
+
+class TrustListError(SignedDataError):
+    """The trust list bytes are malformed, not signed by the root key, or fail validation."""
+
+
+class TrustListRollbackError(TrustListError):
+    """A trust list not newer than the stored one (older seq, or the same seq with other content)."""
+
+
+class TrustField(IntEnum):
+    SEQ = 1
+    ISSUED_AT = 2
+    ISSUERS = 3
+    STATUS_LIST_KEY = 4
+    TERMINALS = 5
+
+
+# --- COSE_Sign1 envelope (shared with terminal.statuslist) ---------------------------------------
+
+
+def sign_cose_sign1(
+    payload: bytes, typ: str, key: ec.EllipticCurvePrivateKey, *, deterministic: bool = True
+) -> bytes:
+    """A tagged COSE_Sign1 (ES256) over ``payload``: ``{alg, kid, typ}`` protected, nothing unprotected."""
+    protected = cbor2.dumps(
+        {c.COSE_HDR_ALG: c.COSE_ALG_ES256, c.COSE_HDR_KID: key_id(key.public_key()), COSE_HDR_TYP: typ}
+    )
+    der = key.sign(
+        sig_structure(protected, payload), ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic)
+    )
+    return cbor2.dumps(cbor2.CBORTag(c.COSE_SIGN1_TAG, [protected, {}, payload, der_to_raw(der)]))
+
+
+def open_cose_sign1(raw: bytes, typ: str, public_key: ec.EllipticCurvePublicKey, *, max_len: int) -> bytes:
+    """Check a tagged COSE_Sign1 strictly and its ES256 signature by ``public_key``; return the payload.
+
+    Raises :class:`SignedDataError` for anything else: not CBOR, wrong structure, other algorithm, other
+    ``typ``, a ``kid`` that is not ``public_key``'s, or a signature that does not verify.
+    """
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise SignedDataError("signed data must be bytes")
+    if len(raw) > max_len:
+        raise SignedDataError(f"signed data is {len(raw)} bytes, over {max_len}")
+    outer = loads_cbor(bytes(raw), "envelope")
+    if not isinstance(outer, cbor2.CBORTag) or outer.tag != c.COSE_SIGN1_TAG:
+        raise SignedDataError("not a tagged COSE_Sign1")
+    protected, unprotected, payload, signature = expect_array(outer.value, "COSE_Sign1", length=4)
+    protected = expect_bytes(protected, "protected header")
+    expect_map(unprotected, "unprotected header (must be empty)", ())
+    payload = expect_bytes(payload, "payload")
+    signature = expect_bytes(signature, "signature", length=64)
+    header = expect_map(
+        loads_cbor(protected, "protected header"),
+        "protected header",
+        (c.COSE_HDR_ALG, c.COSE_HDR_KID, COSE_HDR_TYP),
+    )
+    if expect_int(header[c.COSE_HDR_ALG], "alg", lo=-(1 << 16), hi=1 << 16) != c.COSE_ALG_ES256:
+        raise SignedDataError("algorithm must be ES256")
+    if expect_text(header[COSE_HDR_TYP], "typ", max_len=128) != typ:
+        raise SignedDataError(f"content type {header[COSE_HDR_TYP]!r}, expected {typ!r}")
+    kid = expect_bytes(header[c.COSE_HDR_KID], "kid", length=c.KEY_ID_LEN)
+    expected_kid = key_id(public_key)
+    if kid != expected_kid:
+        raise SignedDataError(f"signed by key {kid.hex()}, expected {expected_kid.hex()}")
+    if not verify_raw_es256(public_key, signature, sig_structure(protected, payload)):
+        raise SignedDataError("signature does not verify")
+    return payload
+
+
+# --- Strict CBOR readers (raise SignedDataError) -------------------------------------------------
+
+
+def loads_cbor(data: bytes, what: str) -> Any:
+    """Exactly one CBOR item: definite lengths, no duplicate map keys, bounded depth, no trailing bytes."""
+    stream = io.BytesIO(data)
+    try:
+        value = cbor2.CBORDecoder(
+            stream, max_depth=_CBOR_MAX_DEPTH, allow_indefinite=False, allow_duplicate_keys=False
+        ).decode()
+    except Exception as exc:  # a third-party decoder on untrusted bytes: any failure means "not CBOR"
+        raise SignedDataError(f"{what}: not valid CBOR ({type(exc).__name__}: {exc})") from exc
+    if stream.tell() != len(data):
+        raise SignedDataError(f"{what}: {len(data) - stream.tell()} bytes after the CBOR item")
+    return value
+
+
+def expect_map(value: object, what: str, keys: Sequence[int]) -> Mapping[Any, Any]:
+    """A map whose keys are exactly ``keys`` (cbor2 gives dict or frozendict)."""
+    if not isinstance(value, Mapping):
+        raise SignedDataError(f"{what}: expected a map")
+    if set(value.keys()) != set(keys) or len(value) != len(keys):
+        raise SignedDataError(f"{what}: keys {sorted(map(repr, value.keys()))}, expected {sorted(keys)}")
+    return value
+
+
+def expect_array(
+    value: object, what: str, *, length: int | None = None, max_len: int = 1 << 20
+) -> tuple[Any, ...]:
+    """An array (cbor2 gives list or tuple) of exactly ``length`` or at most ``max_len`` items."""
+    if not isinstance(value, list | tuple):
+        raise SignedDataError(f"{what}: expected an array")
+    if length is not None and len(value) != length:
+        raise SignedDataError(f"{what}: expected {length} items, got {len(value)}")
+    if len(value) > max_len:
+        raise SignedDataError(f"{what}: more than {max_len} items")
+    return tuple(value)
+
+
+def expect_int(value: object, what: str, *, lo: int = 0, hi: int = MAX_UINT) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise SignedDataError(f"{what}: expected an integer")
+    if not lo <= value <= hi:
+        raise SignedDataError(f"{what}: {value} outside [{lo}, {hi}]")
+    return value
+
+
+def expect_bytes(value: object, what: str, *, length: int | None = None) -> bytes:
+    if not isinstance(value, bytes):
+        raise SignedDataError(f"{what}: expected a byte string")
+    if length is not None and len(value) != length:
+        raise SignedDataError(f"{what}: expected {length} bytes, got {len(value)}")
+    return value
+
+
+def expect_text(value: object, what: str, *, max_len: int) -> str:
+    if not isinstance(value, str):
+        raise SignedDataError(f"{what}: expected a text string")
+    if len(value) > max_len:
+        raise SignedDataError(f"{what}: longer than {max_len} characters")
+    return value
+
+
+def parse_point(point: bytes, what: str) -> ec.EllipticCurvePublicKey:
+    """A SEC1 P-256 point (compressed or uncompressed) that is on the curve."""
+    if not isinstance(point, bytes) or not (
+        (len(point) == 33 and point[0] in (2, 3)) or (len(point) == 65 and point[0] == 4)
+    ):
+        raise SignedDataError(f"{what}: expected a SEC1 P-256 point (33 or 65 bytes)")
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError as exc:
+        raise SignedDataError(f"{what}: not a point on P-256") from exc
+
+
+def sec1_point(public_key: ec.EllipticCurvePublicKey) -> bytes:
+    """The uncompressed SEC1 encoding (65 bytes), as the card stores issuer keys."""
+    return public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+
+
+def _check_uint(value: object, what: str, hi: int = MAX_UINT) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= hi:
+        raise TrustListError(f"{what}: expected an integer in [0, {hi}]")
+
+
+def _key_with_kid(kid: object, point: object, what: str) -> ec.EllipticCurvePublicKey:
+    if not isinstance(kid, bytes) or len(kid) != c.KEY_ID_LEN:
+        raise TrustListError(f"{what}: kid must be {c.KEY_ID_LEN} bytes")
+    if not isinstance(point, bytes):
+        raise TrustListError(f"{what}: point must be bytes")
+    try:
+        key = parse_point(point, what)
+    except SignedDataError as exc:
+        raise TrustListError(str(exc)) from exc
+    if key_id(key) != kid:
+        raise TrustListError(f"{what}: kid {kid.hex()} is not the id of its key ({key_id(key).hex()})")
+    return key
+
+
+# --- The trust list ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuerKeyEntry:
+    """An issuer key and its rotation window; ``public_key`` is parsed (and checked) on construction."""
+
+    kid: bytes
+    point: bytes
+    issue_from: int
+    issue_until: int
+    verify_until: int
+    public_key: ec.EllipticCurvePublicKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "public_key", _key_with_kid(self.kid, self.point, "issuer key"))
+        for name in ("issue_from", "issue_until", "verify_until"):
+            _check_uint(getattr(self, name), f"issuer key {self.kid.hex()} {name}")
+        if not self.issue_from <= self.issue_until <= self.verify_until:
+            raise TrustListError(
+                f"issuer key {self.kid.hex()}: need issue_from <= issue_until <= verify_until"
+            )
+
+    def may_verify(self, issued_at: int, now: float) -> bool:
+        """True when a credential issued at ``issued_at`` may be verified with this key at ``now``."""
+        return self.issue_from <= issued_at <= self.issue_until and now <= self.verify_until
+
+
+@dataclass(frozen=True)
+class StatusListKey:
+    """The key that signs status-list snapshots and deltas."""
+
+    kid: bytes
+    point: bytes
+    public_key: ec.EllipticCurvePublicKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "public_key", _key_with_kid(self.kid, self.point, "status-list key"))
+
+
+@dataclass(frozen=True)
+class TerminalEntry:
+    """A terminal the scheme knows: its id (8 printable ASCII characters), key, role bits, site, region."""
+
+    terminal_id: str
+    point: bytes
+    roles: int
+    site: str
+    region: int
+    public_key: ec.EllipticCurvePublicKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        tid = self.terminal_id
+        if not (isinstance(tid, str) and len(tid) == TERMINAL_ID_LEN and all("!" <= ch <= "~" for ch in tid)):
+            raise TrustListError(f"terminal id {tid!r}: must be {TERMINAL_ID_LEN} printable ASCII characters")
+        if not isinstance(self.point, bytes):
+            raise TrustListError(f"terminal {tid}: point must be bytes")
+        try:
+            key = parse_point(self.point, f"terminal {tid} key")
+        except SignedDataError as exc:
+            raise TrustListError(str(exc)) from exc
+        object.__setattr__(self, "public_key", key)
+        _check_uint(self.roles, f"terminal {tid} roles", MAX_ROLES)
+        _check_uint(self.region, f"terminal {tid} region", MAX_REGION)
+        if not isinstance(self.site, str) or len(self.site) > MAX_SITE_LEN:
+            raise TrustListError(f"terminal {tid}: site must be text of at most {MAX_SITE_LEN} characters")
+
+    def has_role(self, role: int) -> bool:
+        return self.roles & role == role
+
+
+@dataclass(frozen=True)
+class TrustList:
+    seq: int
+    issued_at: int
+    issuers: tuple[IssuerKeyEntry, ...]
+    status_list_key: StatusListKey
+    terminals: tuple[TerminalEntry, ...] = ()
+    _issuers_by_kid: Mapping[bytes, IssuerKeyEntry] = field(init=False, repr=False, compare=False)
+    _terminals_by_id: Mapping[str, TerminalEntry] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_uint(self.seq, "seq")
+        _check_uint(self.issued_at, "issued_at")
+        object.__setattr__(self, "issuers", tuple(self.issuers))
+        object.__setattr__(self, "terminals", tuple(self.terminals))
+        if not all(isinstance(e, IssuerKeyEntry) for e in self.issuers):
+            raise TrustListError("issuers must be IssuerKeyEntry")
+        if not all(isinstance(t, TerminalEntry) for t in self.terminals):
+            raise TrustListError("terminals must be TerminalEntry")
+        if not isinstance(self.status_list_key, StatusListKey):
+            raise TrustListError("status_list_key must be a StatusListKey")
+        by_kid = {e.kid: e for e in self.issuers}
+        if len(by_kid) != len(self.issuers):
+            raise TrustListError("an issuer kid appears twice")
+        by_id = {t.terminal_id: t for t in self.terminals}
+        if len(by_id) != len(self.terminals):
+            raise TrustListError("a terminal id appears twice")
+        object.__setattr__(self, "_issuers_by_kid", by_kid)
+        object.__setattr__(self, "_terminals_by_id", by_id)
+
+    def issuer(self, kid: bytes) -> IssuerKeyEntry | None:
+        """The issuer key with this kid, whatever its window."""
+        return self._issuers_by_kid.get(kid)
+
+    def issuer_for(self, kid: bytes, issued_at: int, now: float) -> IssuerKeyEntry | None:
+        """The issuer key that may verify a credential with this kid and ``iat`` at ``now``, else None."""
+        entry = self._issuers_by_kid.get(kid)
+        return entry if entry is not None and entry.may_verify(issued_at, now) else None
+
+    def terminal(self, terminal_id: str) -> TerminalEntry | None:
+        return self._terminals_by_id.get(terminal_id)
+
+    def to_payload(self) -> bytes:
+        return cbor2.dumps(
+            {
+                TrustField.SEQ: self.seq,
+                TrustField.ISSUED_AT: self.issued_at,
+                TrustField.ISSUERS: [
+                    [e.kid, e.point, e.issue_from, e.issue_until, e.verify_until] for e in self.issuers
+                ],
+                TrustField.STATUS_LIST_KEY: [self.status_list_key.kid, self.status_list_key.point],
+                TrustField.TERMINALS: [
+                    [t.terminal_id, t.point, t.roles, t.site, t.region] for t in self.terminals
+                ],
+            }
+        )
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> TrustList:
+        """Strictly decode a (signature-checked) payload."""
+        try:
+            fields = expect_map(loads_cbor(payload, "trust list"), "trust list", list(TrustField))
+            issuers = tuple(
+                IssuerKeyEntry(
+                    expect_bytes(kid, "issuer kid"),
+                    expect_bytes(point, "issuer point"),
+                    expect_int(issue_from, "issue_from"),
+                    expect_int(issue_until, "issue_until"),
+                    expect_int(verify_until, "verify_until"),
+                )
+                for kid, point, issue_from, issue_until, verify_until in (
+                    expect_array(item, "issuer entry", length=5)
+                    for item in expect_array(fields[TrustField.ISSUERS], "issuers")
+                )
+            )
+            sl_kid, sl_point = expect_array(fields[TrustField.STATUS_LIST_KEY], "status-list key", length=2)
+            terminals = tuple(
+                TerminalEntry(
+                    expect_text(tid, "terminal id", max_len=TERMINAL_ID_LEN),
+                    expect_bytes(point, "terminal point"),
+                    expect_int(roles, "terminal roles", hi=MAX_ROLES),
+                    expect_text(site, "terminal site", max_len=MAX_SITE_LEN),
+                    expect_int(region, "terminal region", hi=MAX_REGION),
+                )
+                for tid, point, roles, site, region in (
+                    expect_array(item, "terminal entry", length=5)
+                    for item in expect_array(fields[TrustField.TERMINALS], "terminals")
+                )
+            )
+            return cls(
+                seq=expect_int(fields[TrustField.SEQ], "seq"),
+                issued_at=expect_int(fields[TrustField.ISSUED_AT], "issued_at"),
+                issuers=issuers,
+                status_list_key=StatusListKey(
+                    expect_bytes(sl_kid, "status-list kid"), expect_bytes(sl_point, "status-list point")
+                ),
+                terminals=terminals,
+            )
+        except TrustListError:
+            raise
+        except SignedDataError as exc:
+            raise TrustListError(str(exc)) from exc
+
+
+def sign_trust_list(
+    trust_list: TrustList, root_key: ec.EllipticCurvePrivateKey, *, deterministic: bool = True
+) -> bytes:
+    """Encode and sign a trust list with the root key (server side)."""
+    raw = sign_cose_sign1(trust_list.to_payload(), TYP_TRUST_LIST, root_key, deterministic=deterministic)
+    if len(raw) > MAX_TRUST_LIST_BYTES:
+        raise TrustListError(f"trust list is {len(raw)} bytes, over {MAX_TRUST_LIST_BYTES}")
+    return raw
+
+
+def verify_trust_list(raw: bytes, root_public_key: ec.EllipticCurvePublicKey) -> TrustList:
+    """Check the root signature and decode strictly; any problem is a :class:`TrustListError`."""
+    try:
+        payload = open_cose_sign1(raw, TYP_TRUST_LIST, root_public_key, max_len=MAX_TRUST_LIST_BYTES)
+    except SignedDataError as exc:
+        raise TrustListError(f"trust list rejected: {exc}") from exc
+    return TrustList.from_payload(payload)
+
+
+# --- The terminal's store ------------------------------------------------------------------------
+
+_metadata = MetaData()
+_trust_table = Table(
+    "trust_list",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("issued_at", Integer, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("root_point", LargeBinary, nullable=False),
+    Column("fetched_at", Float, nullable=False),
+    CheckConstraint("id = 1", name="trust_list_single_row"),
+)
+
+
+@dataclass(frozen=True)
+class StoredTrustList:
+    trust_list: TrustList
+    raw: bytes
+    fetched_at: float
+
+
+class TrustStore:
+    """The terminal's current trust list in SQLite: only ever replaced by a newer, root-signed one.
+
+    The raw signed bytes are stored with the root key that verified them and re-verified when read
+    back, so a damaged or edited row is a :class:`TrustListError`, never a silently trusted list.
+    The parsed list is cached per process and re-read only when the stored ``seq`` changes.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        _metadata.create_all(engine)
+        self._cached: StoredTrustList | None = None
+
+    def current(self) -> TrustList | None:
+        stored = self.stored()
+        return None if stored is None else stored.trust_list
+
+    def stored(self) -> StoredTrustList | None:
+        """The current list with its raw bytes and fetch time; None when the terminal has none yet."""
+        with self._engine.begin() as conn:
+            row = conn.execute(select(_trust_table.c.seq, _trust_table.c.fetched_at)).first()
+            if row is None:
+                self._cached = None
+                return None
+            cached = self._cached
+            if (
+                cached is not None
+                and cached.trust_list.seq == row.seq
+                and cached.fetched_at == row.fetched_at
+            ):
+                return cached
+            full = conn.execute(select(_trust_table)).one()
+        try:
+            root = parse_point(full.root_point, "stored root key")
+            trust_list = verify_trust_list(full.raw, root)
+        except SignedDataError as exc:
+            raise TrustListError(f"stored trust list is unreadable: {exc}") from exc
+        if trust_list.seq != full.seq:
+            raise TrustListError("stored trust list does not match its row")
+        self._cached = StoredTrustList(trust_list, bytes(full.raw), float(full.fetched_at))
+        return self._cached
+
+    def update(
+        self, raw: bytes, root_public_key: ec.EllipticCurvePublicKey, *, fetched_at: float | None = None
+    ) -> TrustList:
+        """Verify and store a newer trust list; the same list again is a no-op; anything older is refused."""
+        trust_list = verify_trust_list(raw, root_public_key)
+        raw = bytes(raw)
+        when = time.time() if fetched_at is None else fetched_at
+        values = {
+            "seq": trust_list.seq,
+            "issued_at": trust_list.issued_at,
+            "raw": raw,
+            "root_point": sec1_point(root_public_key),
+            "fetched_at": when,
+        }
+        with begin_immediate(self._engine) as conn:
+            row = conn.execute(select(_trust_table.c.seq, _trust_table.c.raw)).first()
+            if row is None:
+                conn.execute(_trust_table.insert().values(id=1, **values))
+            elif trust_list.seq == row.seq and raw == row.raw:
+                return trust_list
+            elif trust_list.seq <= row.seq:
+                detail = "other content under the same" if trust_list.seq == row.seq else "older than stored"
+                raise TrustListRollbackError(f"trust list seq {trust_list.seq}: {detail} seq {row.seq}")
+            else:
+                conn.execute(_trust_table.update().where(_trust_table.c.id == 1).values(**values))
+        self._cached = StoredTrustList(trust_list, raw, when)
+        return trust_list
