@@ -31,21 +31,56 @@ File format
 
 To replay a case: make a card whose random source is ``Drbg(card_rng_seed)`` (one stream for the whole
 run), send the exchanges of ``setup.json`` profile ``setup``, then the case's exchanges, and compare each
-response byte for byte. There is no reset between setup and case; every non-blank case starts with
-SELECT (as a new tap does).
+response byte for byte. There is no reset between setup and case (a profile's last exchanges leave the
+applet selected), but no case depends on that session: cases begin with SELECT as a new tap does, or
+with a command that is refused before the selection matters (blank cases start unselected).
 
 Steps
 -----
-Each step is ``{"op", "args"?, "expect"?, "sw"?}`` and consumes the next exchanges in order. ``op`` names
-a terminal operation (``select``, ``read_credential``, ``read_serial``, ``read_card_public_key``,
-``read_grants``, ``read_personal_data``, ``authenticate``, ``get_challenge``, ``pin_status``,
-``verify_pin``, ``change_pin``, ``reset_pin``, ``debit``, ``read_log``, ``load_grant``, ``set_status``,
-``generate_key``, ``put_data``, ``put_issuer_key``, ``set_initial_pin``, ``activate``) done the usual
-way: short APDUs, Le=00 where data comes back (Le=16 for GET CHALLENGE), a 61xx answer followed by GET
-RESPONSE with Le=xx. ``args`` are its inputs (bytes as hex; ``reset_pin`` names the key that signs in
-``signing_key``). ``expect`` is the parsed result when the card answers 9000; ``sw`` (hex) is the status
-word the card refuses the operation with. ``op: "raw"`` is an APDU no ordinary terminal operation sends
-(malformed, unusual or out of order): send the next exchange's command as it is.
+Each step is ``{"op", "args"?, "expect"?, "sw"?}`` and consumes the next exchanges in order. ``args`` are
+the operation's inputs (byte strings as hex). When the card accepts the operation, ``expect`` holds the
+parsed result (absent for operations that return nothing); when it refuses it, ``sw`` holds the status
+word (hex) and there is no ``expect``. Every operation sends short APDUs; a 61xx answer is followed by
+GET RESPONSE ``00 C0 00 00 xx`` (Le = xx, 00 for 256) until the final status word. The operations:
+
+====================  ===================================================  ==============================
+op                    command                                              expect
+====================  ===================================================  ==============================
+select                00 A4 04 00 07 AID 00                                FCI fields: version,
+                                                                           capabilities, life_cycle,
+                                                                           serial (or null), log_capacity
+read_credential       00 CA DF 21 00                                       length, kid and the claims
+read_serial           00 CA DF 24 00                                       serial
+read_card_public_key  00 CA DF 27 00                                       point
+read_grants           00 CA DF 22 00                                       grants: [{body fields, kid}]
+read_personal_data    00 CA DF 26 00                                       nik, birth_date, sex, kk_number
+authenticate          00 88 00 00 10 challenge 00                          the AuthBody fields
+get_challenge         00 84 00 00 10                                       challenge
+pin_status            00 20 00 80 (no data)                                verified, tries_remaining (63Cx
+                                                                           = not verified, x tries; 9000
+                                                                           = verified)
+verify_pin            00 20 00 80 08 PIN block                             -
+change_pin            00 24 00 80 10 old block || new block                -
+reset_pin             read_serial, get_challenge, then 00 2C 00 80 Lc      -
+                      7F21 certificate || C6 new block || 9E signature by
+                      keys.json key ``signing_key`` over KHBS-PR1 ||
+                      serial || challenge || new block
+debit                 80 54 00 00 1D program amount terminal_id nonce      the TxRecord fields
+                      terminal_time expected_counter 00
+read_log              80 B2 00 count 00                                    records: [TxRecord fields]
+load_grant            80 E2 00 00 Lc C3 body || C4 kid || 9E signature     -
+set_status            80 F0 target 00 Lc C7 body || C4 kid || 9E signature -
+generate_key          80 46 00 00 00                                       point
+put_data              00 DA do(2) Lc value                                 -
+put_issuer_key        00 DA DF 25 Lc E4 { C4 kid, 86 point }               -
+set_initial_pin       00 24 01 80 08 PIN block                             -
+activate              80 F0 0F 00 (no data)                                -
+raw                   the next exchange's command as it is (malformed,     -
+                      unusual or out-of-order APDUs no operation sends)
+====================  ===================================================  ==============================
+
+Card signatures in the results (authentication, transaction records) verify with the card key in
+``keys.json`` (and in the credential); issuer signatures with the issuer key named by the kid.
 
 DRBG
 ----
@@ -917,20 +952,24 @@ def _select_operational(t: Tap) -> None:
     "select",
     "wrong_aid",
     PERSO,
-    "SELECT of another AID: 6A82. The reference card then has no application selected (6986 after).",
+    "SELECT of another AID (or a partial AID): 6A82. The KHBS applet stays selected, with its session: "
+    "GET DATA still works and a verified PIN still counts.",
 )
 def _select_wrong_aid(t: Tap) -> None:
     t.select(SELECT_NOTE)
+    t.verify_pin(PIN)
     t.raw(
         select_apdu(bytes.fromhex("F04B4842530102")),
         "SELECT an AID this card does not have",
         SW.FILE_NOT_FOUND,
     )
     t.raw(
-        get_data_apdu(c.DO_CARD_SERIAL),
-        "GET DATA after the failed SELECT: nothing selected",
-        SW.COMMAND_NOT_ALLOWED,
+        select_apdu(c.AID[:5]),
+        "SELECT with the first 5 bytes of the AID (no partial match)",
+        SW.FILE_NOT_FOUND,
     )
+    t.read_serial()
+    t.read_personal_data()
 
 
 @case("select", "wrong_p1p2", PERSO, "SELECT with P1 other than 04 (by name) or P2 other than 00: 6A86.")
@@ -1291,16 +1330,17 @@ def _v_perso(t: Tap) -> None:
     "change_reference_data",
     "change_ok",
     PERSO,
-    "Old and new PIN blocks (16 bytes): 9000. The card counts the PIN as verified afterwards; the old "
-    "PIN is then wrong and the new one right.",
+    "Old and new PIN blocks (16 bytes): 9000. The PIN does not count as verified afterwards (a DEBIT "
+    "needs a VERIFY with the new PIN); the old PIN is then wrong and the new one right.",
 )
 def _crd_ok(t: Tap) -> None:
     t.select(SELECT_NOTE)
     t.change_pin(PIN, NEW_PIN)
-    t.pin_status("VERIFY without data: verified by CHANGE REFERENCE DATA", OK)
-    t.read_personal_data()
+    t.pin_status("VERIFY without data: not verified, 3 tries", c.sw_pin_tries(3))
+    t.read_personal_data(SW.SECURITY_STATUS_NOT_SATISFIED)
     t.verify_pin(PIN, "VERIFY the old PIN: wrong now", c.sw_pin_tries(2))
     t.verify_pin(NEW_PIN, "VERIFY the new PIN")
+    t.read_personal_data()
 
 
 @case("change_reference_data", "wrong_old_pin", PERSO, "A wrong old PIN: 63C2, and the PIN is unchanged.")
@@ -1501,6 +1541,19 @@ def _rrc_expired(t: Tap) -> None:
     t.reset_pin(terminal_cert(valid_until=TERMINAL_TIME), RESET_PIN)
 
 
+@case(
+    "reset_retry_counter",
+    "certificate_expired_by_grant_clock",
+    PIN_BLOCKED,
+    "No DEBIT yet, but LOAD GRANT raised the card's soft clock to the grants' valid_from (2026-12-01): a "
+    "certificate valid until the second before is refused (6300), one valid until that second works.",
+)
+def _rrc_grant_clock(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    t.reset_pin(terminal_cert(valid_until=GRANT_FROM - 1), RESET_PIN, sw=SW.AUTHENTICATION_FAILED)
+    t.reset_pin(terminal_cert(valid_until=GRANT_FROM), RESET_PIN)
+
+
 @case("reset_retry_counter", "invalid_new_pin", PIN_BLOCKED, "A new PIN block that is not valid: 6A80.")
 def _rrc_invalid_pin(t: Tap) -> None:
     t.select(SELECT_NOTE)
@@ -1614,14 +1667,16 @@ def _d_consumed(t: Tap) -> None:
     "debit",
     "beyond_balance",
     GRANTS,
-    "More than the remaining balance: 9101. A refused DEBIT leaves the PIN verified: the exact balance "
-    "then goes through (balance 0).",
+    "More than the remaining balance: 9101. The refused DEBIT used up the PIN verification (6982 next); "
+    "after a new VERIFY the exact balance goes through (balance 0).",
 )
 def _d_beyond(t: Tap) -> None:
     t.select(SELECT_NOTE)
     t.verify_pin(PIN)
     t.debit(P.BLT, 600_001, 0, label="nonce beyond 1", sw=SW.INSUFFICIENT_BALANCE)
-    rec = t.debit(P.BLT, 600_000, 0, label="nonce beyond 2")
+    t.debit(P.BLT, 600_000, 0, label="nonce beyond 2", sw=SW.SECURITY_STATUS_NOT_SATISFIED)
+    t.verify_pin(PIN)
+    rec = t.debit(P.BLT, 600_000, 0, label="nonce beyond 3")
     _check(rec is not None and rec.balance_after == 0, "record")
 
 
@@ -1639,6 +1694,7 @@ def _d_stale(t: Tap) -> None:
         note="DEBIT with expected counter 0 (card: 1)",
         sw=SW.COUNTER_MISMATCH,
     )
+    t.verify_pin(PIN)
     t.debit(
         P.BLT,
         10_000,
@@ -1659,7 +1715,9 @@ def _d_validity(t: Tap) -> None:
     t.select(SELECT_NOTE)
     t.verify_pin(PIN)
     t.debit(P.BLT, 10_000, 0, label="nonce late", terminal_time=GRANT_UNTIL + 1, sw=SW.GRANT_NOT_VALID_NOW)
+    t.verify_pin(PIN)
     t.debit(P.BLT, 10_000, 0, label="nonce early", terminal_time=GRANT_FROM - 1, sw=SW.GRANT_NOT_VALID_NOW)
+    t.verify_pin(PIN)
     t.debit(P.BLT, 10_000, 0, label="nonce last second", terminal_time=GRANT_UNTIL)
 
 
@@ -1668,6 +1726,7 @@ def _d_no_grant(t: Tap) -> None:
     t.select(SELECT_NOTE)
     t.verify_pin(PIN)
     t.debit(P.PENDIDIKAN, 0, 0, label="nonce school", sw=SW.DATA_NOT_FOUND)
+    t.verify_pin(PIN)
     t.debit(0x63, 1, 0, label="nonce program 99", sw=SW.DATA_NOT_FOUND)
 
 
@@ -1676,6 +1735,7 @@ def _d_elig_amount(t: Tap) -> None:
     t.select(SELECT_NOTE)
     t.verify_pin(PIN)
     t.debit(P.KESEHATAN, 1, 0, label="nonce health 2", sw=SW.WRONG_KIND)
+    t.verify_pin(PIN)
     t.debit(P.LAPANGAN_KERJA, 2, 0, label="nonce job 2", sw=SW.WRONG_KIND)
 
 
@@ -1684,10 +1744,17 @@ def _d_cash_zero(t: Tap) -> None:
     t.select(SELECT_NOTE)
     t.verify_pin(PIN)
     t.debit(P.BLT, 0, 0, label="nonce zero", sw=SW.WRONG_DATA)
+    t.verify_pin(PIN)
     t.debit(P.SEMBAKO, 0, 0, label="nonce zero 2", sw=SW.WRONG_DATA)
 
 
-@case("debit", "wrong_lc", GRANTS, "DEBIT data of other than 29 bytes: 6700; P1P2 other than 0000: 6A86.")
+@case(
+    "debit",
+    "wrong_lc",
+    GRANTS,
+    "DEBIT data of other than 29 bytes: 6700; P1P2 other than 0000: 6A86. These are checked before the "
+    "PIN, so they do not use up the verification.",
+)
 def _d_wrong_lc(t: Tap) -> None:
     t.select(SELECT_NOTE)
     t.verify_pin(PIN)
@@ -1695,6 +1762,9 @@ def _d_wrong_lc(t: Tap) -> None:
     t.raw(debit_apdu(data[:-1]), "DEBIT with 28 bytes", SW.WRONG_LENGTH)
     t.raw(debit_apdu(data + b"\x00"), "DEBIT with 30 bytes", SW.WRONG_LENGTH)
     t.raw(debit_apdu(data, p1=0x01), "DEBIT P1=01", SW.INCORRECT_P1P2)
+    t.debit(
+        P.BLT, 1_000, 0, label="nonce lc", note="DEBIT, well formed: the malformed ones did not use the PIN"
+    )
 
 
 @case("debit", "in_personalisation", BLANK, "DEBIT before activation: 6985.")
@@ -1885,7 +1955,8 @@ def _lg_chained(t: Tap) -> None:
     "block",
     GRANTS,
     "SET STATUS P1=8F with C7 status body || C4 kid || 9E issuer sig: blocked. DEBIT and VERIFY get 6985; "
-    "SELECT, GET DATA, INTERNAL AUTHENTICATE (life cycle 8F in the signed state) and READ LOG still work.",
+    "GET CHALLENGE and LOAD GRANT 6985 too; SELECT, GET DATA, INTERNAL AUTHENTICATE (life cycle 8F in the "
+    "signed state) and READ LOG still work.",
 )
 def _ss_block(t: Tap) -> None:
     t.select(SELECT_NOTE)
@@ -1900,6 +1971,7 @@ def _ss_block(t: Tap) -> None:
     t.read_log(0)
     t.verify_pin(PIN, "VERIFY on a blocked card", SW.CONDITIONS_NOT_SATISFIED)
     t.debit(P.BLT, 1_000, 1, label="nonce ss 2", sw=SW.CONDITIONS_NOT_SATISFIED)
+    t.get_challenge("GET CHALLENGE on a blocked card", SW.CONDITIONS_NOT_SATISFIED)
     t.load_grant(
         ISSUER_1.grant(grant_body(P.BLT, 1_000, seq=2)),
         "LOAD GRANT on a blocked card",
@@ -2116,15 +2188,15 @@ def _p_chain_mismatch(t: Tap) -> None:
     "personalisation",
     "chaining_not_supported",
     PERSO,
-    "Command chaining on an instruction that does not take it (VERIFY, DEBIT): 6883.",
+    "Command chaining on an instruction that does not take it (VERIFY, DEBIT): 6884.",
 )
 def _p_chain_unsupported(t: Tap) -> None:
     t.select(SELECT_NOTE)
     verify = CommandApdu(0x10, c.INS_VERIFY, 0, c.PIN_REFERENCE, pin_block(PIN))
-    t.raw(verify.encode(), "VERIFY with CLA 10", SW.LAST_COMMAND_EXPECTED)
+    t.raw(verify.encode(), "VERIFY with CLA 10", SW.CHAINING_NOT_SUPPORTED)
     data = debit_data(P.BLT, 1_000, fixed_bytes("nonce chain", 8), TERMINAL_TIME, 0)
     debit = CommandApdu(c.CLA_PROPRIETARY | c.CLA_CHAINING_BIT, c.INS_DEBIT, 0, 0, data)
-    t.raw(debit.encode(), "DEBIT with CLA 90", SW.LAST_COMMAND_EXPECTED)
+    t.raw(debit.encode(), "DEBIT with CLA 90", SW.CHAINING_NOT_SUPPORTED)
     t.verify_pin(PIN, "VERIFY unchained afterwards: 9000")
 
 
@@ -2132,7 +2204,7 @@ def _p_chain_unsupported(t: Tap) -> None:
     "personalisation",
     "chain_too_long",
     BLANK,
-    "Chained data over 1024 bytes: 6A84 on the block that passes the limit.",
+    "Chained data over 1024 bytes: 6A84 on the block that passes the limit, intermediate or last.",
 )
 def _p_chain_long(t: Tap) -> None:
     t.select(SELECT_NOTE)
@@ -2143,6 +2215,30 @@ def _p_chain_long(t: Tap) -> None:
     t.raw(
         put_data_apdu(c.DO_CREDENTIAL, bytes(5), cla=0x10), "block 5: 1025 bytes in all", SW.NOT_ENOUGH_MEMORY
     )
+    for i in range(4):
+        t.raw(put_data_apdu(c.DO_CREDENTIAL, bytes([i]) * 255, cla=0x10), f"a new chain: block {i + 1}")
+    t.raw(
+        put_data_apdu(c.DO_CREDENTIAL, bytes(5)),
+        "last block: 1025 bytes in all, over the limit too",
+        SW.NOT_ENOUGH_MEMORY,
+    )
+    t.read_credential(SW.DATA_NOT_FOUND)
+
+
+@case(
+    "personalisation",
+    "select_ends_chain",
+    BLANK,
+    "A SELECT in the middle of a chain ends it and drops its data, even a refused SELECT (6A86): a new "
+    "PUT DATA then stores exactly its own data.",
+)
+def _p_select_ends_chain(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    credential = credential_bytes()
+    t.raw(put_data_apdu(c.DO_CREDENTIAL, b"stale" * 20, cla=0x10), "PUT DATA DF21 chained block 1 (junk)")
+    t.raw(select_apdu(p1=0x00), "SELECT P1=00: refused, and the chain is dropped", SW.INCORRECT_P1P2)
+    t.put_data(c.DO_CREDENTIAL, credential, "PUT DATA DF21 unchained")
+    _check(t.read_credential() == credential, "no stale prefix")
 
 
 # --- Writing ---------------------------------------------------------------------------------------

@@ -174,6 +174,9 @@ class ReferenceCard:
         if cmd.ins == c.INS_GET_RESPONSE:
             return self._get_response(cmd), le
         self._s.pending = b""
+        challenge = None
+        if not chained:  # valid for the next command only, refused or not (a chain counts as one)
+            challenge, self._s.challenge = self._s.challenge, None
         if cmd.ins == c.INS_SELECT:
             self._s.chain_header, self._s.chain_data = None, b""
             return self._select(cmd), le
@@ -182,7 +185,6 @@ class ReferenceCard:
         full = self._collect_chain(cmd, chained)
         if full is None:
             return b"", le  # intermediate block accepted (9000)
-        challenge, self._s.challenge = self._s.challenge, None  # valid for the next command only
         handler = self._handlers()[full.ins]
         return handler(full, challenge), le
 
@@ -192,7 +194,7 @@ class ReferenceCard:
             self._s.chain_header, self._s.chain_data = None, b""
             raise CardError(c.SW.LAST_COMMAND_EXPECTED)
         if chained:
-            _require(cmd.ins in _CHAINABLE_INS, c.SW.LAST_COMMAND_EXPECTED)
+            _require(cmd.ins in _CHAINABLE_INS, c.SW.CHAINING_NOT_SUPPORTED)
             data = self._s.chain_data + cmd.data
             if len(data) > MAX_CHAINED_DATA:
                 self._s.chain_header, self._s.chain_data = None, b""
@@ -358,6 +360,7 @@ class ReferenceCard:
 
     def _generate_key(self, cmd: CommandApdu, _ch: bytes | None) -> bytes:
         self._in_state(L.PERSONALISATION)
+        _require(not self._state.credential, c.SW.CONDITIONS_NOT_SATISFIED)  # the credential binds the key
         self._no_data(cmd)
         _require(cmd.p1 == 0 and cmd.p2 == 0, c.SW.INCORRECT_P1P2)
         n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -426,6 +429,7 @@ class ReferenceCard:
         cert = self._parse(require_or_error(top, c.TAG_TERMINAL_CERT))
         new_pin = require_or_error(top, c.TAG_NEW_PIN)
         terminal_sig = require_or_error(top, c.TAG_SIGNATURE)
+        _require(is_valid_pin_block(new_pin), c.SW.WRONG_DATA)
         try:
             body = TerminalCertBody.decode(require_or_error(cert, c.TAG_TERMINAL_CERT_BODY))
         except RecordError:
@@ -437,7 +441,6 @@ class ReferenceCard:
         )
         _require(bool(body.roles & c.TerminalRole.PIN_RESET), c.SW.SECURITY_STATUS_NOT_SATISFIED)
         _require(body.valid_until >= self._state.last_terminal_time, c.SW.AUTHENTICATION_FAILED)
-        _require(is_valid_pin_block(new_pin), c.SW.WRONG_DATA)
         message = pin_reset_message(self._state.serial, challenge, new_pin)
         _require(_verify_der(body.public_key, terminal_sig, message), c.SW.AUTHENTICATION_FAILED)
         self._commit(replace(self._state, pin_block=new_pin, pin_tries=c.PIN_MAX_TRIES))
