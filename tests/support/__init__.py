@@ -1,1 +1,1 @@
-"""Helpers shared by the receipt/printer tests, the golden-file generator and benchmarks.receipt."""
+"""Shared test helpers (test worlds, fixtures, fake ports, child processes)."""

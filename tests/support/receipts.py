@@ -6,6 +6,7 @@ Everything here is reproducible byte for byte, so golden files can be compared e
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
@@ -53,7 +54,7 @@ def issuer_key(seed: str = ISSUER_SEED) -> ec.EllipticCurvePrivateKey:
     return key_from_seed(seed)
 
 
-def issuer_lookup(*keys: ec.EllipticCurvePrivateKey):  # type: ignore[no-untyped-def]
+def issuer_lookup(*keys: ec.EllipticCurvePrivateKey) -> Callable[[bytes], ec.EllipticCurvePublicKey | None]:
     """A trust list with the given issuer keys (default: the test issuer)."""
     table = {key_id(k.public_key()): k.public_key() for k in (keys or (issuer_key(),))}
     return table.get
