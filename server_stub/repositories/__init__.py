@@ -1,0 +1,1 @@
+"""Server repositories (no FastAPI imports here)."""

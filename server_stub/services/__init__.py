@@ -1,0 +1,1 @@
+"""Server services (no FastAPI imports here)."""

@@ -1,0 +1,641 @@
+"""Receipts: what a redemption receipt and the end-of-day report say, how they are laid out, and the
+printer port the drivers implement.
+
+Everything here is pure (no I/O, no hardware library): frozen dataclasses for the content, a layout
+function that turns a receipt into text lines for a paper width (58 mm = 32 columns, 80 mm = 48), and
+the :class:`ReceiptPrinter` port with its typed errors. ``drivers/printer.py`` implements the port with
+python-escpos and translates every hardware exception, once, into the errors defined here.
+
+Text is Indonesian and ASCII by construction (labels, numbers, dates); names from the credential are
+passed through and the driver encodes them in its pinned code page (CP858), folding anything else.
+
+Personal data (UU 27/2022): a receipt shows the masked NIK only (``6271********0001``); building a
+receipt with a full NIK raises ValueError.
+
+**Printing is atomic from the caller's point of view**: ``print_receipt`` either returns (every byte was
+handed to the printer and the printer answered "online, paper present, cover closed" afterwards) or
+raises a :class:`PrinterError`, in which case the receipt counts as *not printed* — even if part of it
+came out — and stays pending in the ledger (``terminal.ledger``: receipt state PENDING/FAILED,
+``receipts_pending()``) until a reprint succeeds. Nothing is queued inside the driver, so a fault can
+never lose a receipt silently. :class:`EntryReceiptSink` adapts a printer to the redemption service's
+``ReceiptSink`` port (``terminal.redeem``), turning a PrinterError into ``PrintFailed(err.code)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import textwrap
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol
+
+from card_applet_spec import constants as c
+from card_applet_spec.credential import decode_credential
+from card_applet_spec.records import TxRecord
+from terminal.personalise import DEFAULT_UNIT
+from terminal.programs import PROGRAMS, format_amount
+from terminal.receipt_qr import encode_qr_payload, receipt_reference
+
+if TYPE_CHECKING:
+    from terminal.ledger import Entry
+
+#: Western Indonesia Time: the whole of Kalimantan Tengah.
+WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
+
+HEADER_GOVERNMENT = "PEMERINTAH PROVINSI KALIMANTAN TENGAH"
+HEADER_CARD = "Kartu Huma Betang Sejahtera"
+REPRINT_MARK = "SALINAN / COPY"
+GRIEVANCE = "Pengaduan: LAPOR! / SMS 1708 ref"
+CHECK_IN_TEXT = "Kunjungan tercatat"
+
+
+class PaperWidth(enum.IntEnum):
+    """Paper width; the value is the number of characters per line in the normal font."""
+
+    MM58 = 32
+    MM80 = 48
+
+
+# --- printer port and its errors ------------------------------------------------------------------
+
+
+class PrinterError(Exception):
+    """Base of every printer fault. ``code`` is a stable short code (ledger, logs), ``user_message``
+    is what the clerk sees (Indonesian)."""
+
+    code = "error"
+    user_message = "Printer bermasalah"
+
+    def __init__(self, detail: str = "") -> None:
+        self.detail = detail
+        super().__init__(f"{self.code}: {detail}" if detail else self.code)
+
+
+class PrinterOffline(PrinterError):
+    """Connected but not printing: reports offline, does not answer a status query, or takes no data."""
+
+    code = "offline"
+    user_message = "Printer offline"
+
+
+class PaperOut(PrinterError):
+    code = "paper_out"
+    user_message = "Kertas printer habis"
+
+
+class CoverOpen(PrinterError):
+    code = "cover_open"
+    user_message = "Penutup printer terbuka"
+
+
+class PrinterUnplugged(PrinterError):
+    """The link is gone: device missing, connection refused or reset, cable pulled mid-print."""
+
+    code = "unplugged"
+    user_message = "Printer tidak terhubung"
+
+
+class PaperLevel(enum.StrEnum):
+    OK = "ok"
+    NEAR_END = "near_end"
+    OUT = "out"
+    UNKNOWN = "unknown"  # the link cannot report it (one-way file/device) — never read as "OK"
+
+
+@dataclass(frozen=True)
+class PrinterStatus:
+    """What the printer reported. ``online`` is None when the link cannot report status at all."""
+
+    online: bool | None
+    paper: PaperLevel
+    cover_open: bool = False
+
+    @property
+    def paper_near_end(self) -> bool:
+        return self.paper is PaperLevel.NEAR_END
+
+    @property
+    def warning(self) -> str | None:
+        """A non-blocking warning for the clerk, e.g. near the end of the paper roll."""
+        return "Kertas printer hampir habis" if self.paper_near_end else None
+
+    def fault(self) -> PrinterError | None:
+        """The error this status means, or None when printing may go ahead (near end included)."""
+        if self.cover_open:
+            return CoverOpen("cover open")
+        if self.paper is PaperLevel.OUT:
+            return PaperOut("paper end sensor")
+        if self.online is False:
+            return PrinterOffline("printer reports offline")
+        return None
+
+
+#: Status of a link that cannot answer (a one-way file or device): unknown, not "OK".
+STATUS_UNKNOWN = PrinterStatus(online=None, paper=PaperLevel.UNKNOWN)
+
+
+class ReceiptPrinter(Protocol):
+    """Port: a receipt printer. Implementations raise only :class:`PrinterError` subclasses."""
+
+    def status(self) -> PrinterStatus:
+        """Ask the printer now; a printer that does not answer is PrinterOffline (never "paper OK")."""
+        ...
+
+    def print_receipt(self, receipt: RedemptionReceipt) -> PrinterStatus:
+        """Print atomically (see the module docstring); returns the printer's latest status (checked
+        after printing; STATUS_UNKNOWN on one-way links) so the caller can warn about paper near its end."""
+        ...
+
+    def print_report(self, report: EndOfDayReport) -> PrinterStatus: ...
+
+
+# --- formatting -----------------------------------------------------------------------------------
+
+
+def format_wib(moment: dt.datetime) -> str:
+    """``dd-mm-yyyy HH:MM WIB`` (the moment must be timezone-aware)."""
+    if moment.tzinfo is None:
+        raise ValueError("a receipt time must be timezone-aware")
+    return moment.astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
+
+
+def format_age(age: dt.timedelta | None) -> str:
+    """Age of the revocation data: ``45 menit``, ``3 jam``, ``4 hari``; None: ``tidak ada``."""
+    if age is None:
+        return "tidak ada"
+    minutes = max(0, int(age.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} menit"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} jam"
+    return f"{minutes // (24 * 60)} hari"
+
+
+def program_name(program: int) -> str:
+    try:
+        return PROGRAMS[c.Program(program)].name_id
+    except ValueError:
+        return f"Program {program}"
+
+
+def format_terminal_id(terminal_id: bytes) -> str:
+    """The 8-byte terminal id as text: printable ASCII as is, anything else as hex."""
+    if terminal_id.isascii() and all(0x21 <= b <= 0x7E for b in terminal_id):
+        return terminal_id.decode("ascii")
+    return terminal_id.hex().upper()
+
+
+def _looks_like_full_nik(text: str) -> bool:
+    digits = text.replace(" ", "").replace(".", "")
+    return len(digits) == 16 and digits.isdigit()
+
+
+# --- the redemption receipt -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RedemptionReceipt:
+    """Everything one redemption receipt shows. Build it with :func:`build_receipt`."""
+
+    site: str
+    terminal_id: str
+    clerk: str
+    time: dt.datetime  # timezone-aware; printed in WIB
+    nik_masked: str
+    holder_name: str
+    program: int
+    tx_type: int  # c.TxType
+    amount: int
+    unit: int  # c.Unit
+    balance_after: int | None  # None: nothing to show (check-in, unlimited)
+    tx_counter: int  # the card's transaction counter after this transaction
+    revocation_age: dt.timedelta | None
+    reference: str  # grievance reference, derived from the record
+    qr_payload: str
+    reprint: bool = False
+
+    def __post_init__(self) -> None:
+        if self.time.tzinfo is None:
+            raise ValueError("a receipt time must be timezone-aware")
+        if _looks_like_full_nik(self.nik_masked):
+            raise ValueError("a receipt never shows a full NIK")
+
+    @property
+    def is_check_in(self) -> bool:
+        return self.tx_type == c.TxType.CHECK_IN
+
+    def as_reprint(self) -> RedemptionReceipt:
+        return replace(self, reprint=True)
+
+
+def build_receipt(
+    *,
+    credential: bytes,
+    record: bytes,
+    signature: bytes,
+    unit: int,
+    site: str,
+    clerk: str,
+    revocation_age: dt.timedelta | None,
+    reprint: bool = False,
+) -> RedemptionReceipt:
+    """A receipt for a card-signed record (``signature`` DER) and the card's credential bytes.
+
+    The record and credential are parsed, not verified: the terminal verified both before committing
+    the transaction. Time, program, amount, balance, counter and terminal come from the signed record.
+    """
+    tx = TxRecord.decode(record)
+    claims = decode_credential(credential).claims
+    check_in = tx.tx_type == c.TxType.CHECK_IN
+    return RedemptionReceipt(
+        site=site,
+        terminal_id=format_terminal_id(tx.terminal_id),
+        clerk=clerk,
+        time=dt.datetime.fromtimestamp(tx.terminal_time, WIB),
+        nik_masked=claims.nik_masked,  # the credential format admits masked NIKs only
+        holder_name=claims.name,
+        program=tx.program,
+        tx_type=tx.tx_type,
+        amount=tx.amount,
+        unit=unit,
+        balance_after=None if check_in or tx.balance_after == c.UNLIMITED else tx.balance_after,
+        tx_counter=tx.tx_counter,
+        revocation_age=revocation_age,
+        reference=receipt_reference(record),
+        qr_payload=encode_qr_payload(credential, record, signature),
+        reprint=reprint,
+    )
+
+
+def receipt_from_entry(entry: Entry, *, copy: bool = False, clerk: str | None = None) -> RedemptionReceipt:
+    """The receipt for a committed ledger entry (``copy``: a reprint, marked SALINAN / COPY)."""
+    if entry.record is None or entry.signature is None:
+        raise ValueError(f"ledger entry {entry.id} has no card-signed record yet")
+    return build_receipt(
+        credential=entry.credential,
+        record=entry.record,
+        signature=entry.signature,
+        unit=entry.unit,
+        site=entry.site,
+        clerk=clerk or entry.clerk_id,
+        revocation_age=None if entry.data_age_s is None else dt.timedelta(seconds=entry.data_age_s),
+        reprint=copy,
+    )
+
+
+class EntryReceiptSink:
+    """Implements ``terminal.redeem.ReceiptSink`` on a :class:`ReceiptPrinter`.
+
+    ``print_entry`` returns only when the receipt printed completely; any PrinterError becomes
+    ``PrintFailed(err.code, ...)`` so the ledger keeps the receipt pending. ``last_warning`` holds the
+    latest non-blocking warning (paper near end) for the UI.
+    """
+
+    def __init__(self, printer: ReceiptPrinter, clerk_names: Mapping[str, str] | None = None) -> None:
+        self.printer = printer
+        self.clerk_names = dict(clerk_names or {})
+        self.last_warning: str | None = None
+
+    def print_entry(self, entry: Entry, *, copy: bool = False) -> None:
+        from terminal.redeem import PrintFailed  # the redemption service owns that error
+
+        receipt = receipt_from_entry(entry, copy=copy, clerk=self.clerk_names.get(entry.clerk_id))
+        try:
+            status = self.printer.print_receipt(receipt)
+        except PrinterError as err:
+            raise PrintFailed(err.code, str(err)) from err
+        self.last_warning = status.warning
+
+
+# --- the end-of-day report ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgramTotal:
+    program: int
+    unit: int
+    count: int  # transactions (or visits)
+    total: int  # sum of amounts in the unit (0 for check-ins)
+
+
+@dataclass(frozen=True)
+class RefusalCount:
+    reason: str  # the ledger's failure code
+    count: int
+
+
+#: Indonesian labels for the ledger's refusal codes; unknown codes are printed as they are.
+REFUSAL_LABELS: dict[str, str] = {
+    "wrong_pin": "PIN salah",
+    "pin_blocked": "PIN terblokir",
+    "bad_pin_format": "Format PIN salah",
+    "insufficient_balance": "Saldo tidak cukup",
+    "not_enrolled": "Tidak terdaftar",
+    "entitlement_expired": "Hak sudah berakhir",
+    "bad_amount": "Jumlah tidak sah",
+    "card_refused": "Ditolak kartu",
+    "counter_mismatch": "Penghitung kartu beda",
+    "revoked": "Kartu dicabut",
+    "suspended": "Kartu ditangguhkan",
+    "card_blocked": "Kartu diblokir",
+    "card_terminated": "Kartu diakhiri",
+    "expired": "Kartu kedaluwarsa",
+    "not_yet_valid": "Kartu belum berlaku",
+    "not_genuine": "Kartu tidak asli",
+    "bad_issuer_signature": "Tanda tangan penerbit salah",
+    "unknown_issuer_key": "Penerbit tidak dikenal",
+    "issuer_key_not_valid": "Kunci penerbit tidak berlaku",
+    "not_khbs_card": "Bukan kartu KHBS",
+    "not_personalised": "Kartu belum dipersonalisasi",
+    "malformed": "Data kartu rusak",
+    "unsupported_schema": "Versi kartu tidak didukung",
+    "no_trust_list": "Daftar kunci tidak ada",
+    "no_revocation_data": "Data status tidak ada",
+    "revocation_data_stale": "Data status kedaluwarsa",
+    "printer_offline": "Printer offline",
+    "printer_paper_out": "Kertas habis",
+    "printer_cover_open": "Penutup printer terbuka",
+    "printer_unplugged": "Printer tidak terhubung",
+}
+
+
+@dataclass(frozen=True)
+class EndOfDayReport:
+    day: dt.date
+    site: str
+    terminal_id: str
+    printed_at: dt.datetime  # timezone-aware
+    totals: tuple[ProgramTotal, ...] = ()
+    refusals: tuple[RefusalCount, ...] = ()
+    clerk: str = ""
+    voids: int = 0
+    receipts_pending: int = 0
+
+    def __post_init__(self) -> None:
+        if self.printed_at.tzinfo is None:
+            raise ValueError("printed_at must be timezone-aware")
+
+    @property
+    def refusal_total(self) -> int:
+        return sum(r.count for r in self.refusals)
+
+
+def build_report(
+    *,
+    day: dt.date,
+    site: str,
+    terminal_id: str,
+    printed_at: dt.datetime,
+    per_program: Mapping[int, tuple[int, int]],
+    refusals: Mapping[str, int],
+    units: Mapping[int, int] | None = None,
+    clerk: str = "",
+    voids: int = 0,
+    receipts_pending: int = 0,
+) -> EndOfDayReport:
+    """A report from the ledger's day totals (``per_program``: program → (count, amount), as in
+    ``terminal.ledger.DayTotals``); ``units`` defaults to each program's standard unit."""
+    units = units if units is not None else {int(p): int(u) for p, u in DEFAULT_UNIT.items()}
+    return EndOfDayReport(
+        day=day,
+        site=site,
+        terminal_id=terminal_id,
+        printed_at=printed_at,
+        totals=tuple(
+            ProgramTotal(p, units.get(p, 0), count, amount)
+            for p, (count, amount) in sorted(per_program.items())
+        ),
+        refusals=tuple(
+            RefusalCount(reason, n) for reason, n in sorted(refusals.items(), key=lambda kv: (-kv[1], kv[0]))
+        ),
+        clerk=clerk,
+        voids=voids,
+        receipts_pending=receipts_pending,
+    )
+
+
+# --- layout ---------------------------------------------------------------------------------------
+
+
+class Align(enum.StrEnum):
+    LEFT = "left"
+    CENTER = "center"
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One printed line, at most the paper's width; ``tall``: double height (same width)."""
+
+    text: str
+    align: Align = Align.LEFT
+    bold: bool = False
+    tall: bool = False
+
+
+@dataclass(frozen=True)
+class QrCode:
+    data: str
+
+
+Block = TextLine | QrCode
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A laid-out document: blocks in print order, for one paper width."""
+
+    width: int
+    blocks: tuple[Block, ...] = field(default_factory=tuple)
+
+    def plain_lines(self) -> list[str]:
+        """The document as plain text lines, centred with spaces; a QR code shows as ``[QR]``."""
+        out: list[str] = []
+        for block in self.blocks:
+            if isinstance(block, QrCode):
+                out.append("[QR]".center(self.width).rstrip())
+            elif block.align is Align.CENTER:
+                out.append(block.text.center(self.width).rstrip())
+            else:
+                out.append(block.text)
+        return out
+
+    @property
+    def qr_codes(self) -> list[str]:
+        return [b.data for b in self.blocks if isinstance(b, QrCode)]
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False) or [""]
+
+
+class _Builder:
+    def __init__(self, width: int) -> None:
+        if width < 24:
+            raise ValueError("paper narrower than 24 characters")
+        self.width = width
+        self.blocks: list[Block] = []
+
+    def line(self, text: str, *, align: Align = Align.LEFT, bold: bool = False, tall: bool = False) -> None:
+        for part in _wrap(text, self.width):
+            self.blocks.append(TextLine(part.strip() if align is Align.CENTER else part, align, bold, tall))
+
+    def center(self, text: str, *, bold: bool = False, tall: bool = False) -> None:
+        self.line(text, align=Align.CENTER, bold=bold, tall=tall)
+
+    def field(self, label: str, value: str, *, bold: bool = False, tall: bool = False) -> None:
+        self.line(f"{label}: {value}", bold=bold, tall=tall)
+
+    def fields(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Short fields share a line when they fit (``Terminal: X  Petugas: Y``)."""
+        texts = [f"{label}: {value}" for label, value in pairs]
+        joined = "  ".join(texts)
+        if len(joined) <= self.width:
+            self.line(joined)
+        else:
+            for text in texts:
+                self.line(text)
+
+    def blank(self) -> None:
+        self.blocks.append(TextLine(""))
+
+    def qr(self, data: str) -> None:
+        self.blocks.append(QrCode(data))
+
+    def build(self) -> Layout:
+        return Layout(self.width, tuple(self.blocks))
+
+
+def _header(b: _Builder, title: str) -> None:
+    if len(HEADER_GOVERNMENT) <= b.width:
+        b.center(HEADER_GOVERNMENT, bold=True)
+    else:  # 58 mm: break between "PROVINSI" and "KALIMANTAN TENGAH"
+        b.center("PEMERINTAH PROVINSI", bold=True)
+        b.center("KALIMANTAN TENGAH", bold=True)
+    b.center(HEADER_CARD)
+    b.center(title, bold=True)
+
+
+def layout_receipt(receipt: RedemptionReceipt, width: int = PaperWidth.MM80) -> Layout:
+    """Lay a redemption receipt out for a paper width (characters per line). Pure."""
+    b = _Builder(int(width))
+    _header(b, "BUKTI LAYANAN" if receipt.is_check_in else "BUKTI PENYALURAN BANTUAN")
+    if receipt.reprint:
+        b.center(REPRINT_MARK, bold=True)
+    b.field("Lokasi", receipt.site)
+    b.fields([("Terminal", receipt.terminal_id), ("Petugas", receipt.clerk)])
+    b.field("Waktu", format_wib(receipt.time))
+    b.fields([("NIK", receipt.nik_masked), ("Nama", receipt.holder_name)])
+    b.field("Program", program_name(receipt.program))
+    if receipt.is_check_in:
+        b.line(CHECK_IN_TEXT, bold=True, tall=True)
+    else:
+        b.field("Jumlah", format_amount(receipt.unit, receipt.amount), bold=True, tall=True)
+    if receipt.balance_after is not None:
+        b.field("Sisa", format_amount(receipt.unit, receipt.balance_after))
+    b.line(f"Transaksi kartu ke-{receipt.tx_counter}")
+    b.field("Data status kartu", format_age(receipt.revocation_age))
+    b.qr(receipt.qr_payload)
+    b.line(f"{GRIEVANCE} {receipt.reference}")
+    if receipt.reprint:
+        b.center(REPRINT_MARK, bold=True)
+    return b.build()
+
+
+def _report_amount(total: ProgramTotal) -> str:
+    try:
+        kind: c.Kind | None = c.PROGRAM_KIND[c.Program(total.program)]
+    except ValueError:
+        kind = None
+    if kind in (c.Kind.CASH, c.Kind.QUANTITY) or total.total:
+        return f"{total.count} transaksi, {format_amount(total.unit, total.total)}"
+    return f"{total.count} kunjungan"
+
+
+def layout_report(report: EndOfDayReport, width: int = PaperWidth.MM80) -> Layout:
+    """Lay the end-of-day report out for a paper width. Pure."""
+    b = _Builder(int(width))
+    _header(b, "LAPORAN AKHIR HARI")
+    b.field("Tanggal", report.day.strftime("%d-%m-%Y"))
+    b.field("Lokasi", report.site)
+    pairs = [("Terminal", report.terminal_id)]
+    if report.clerk:
+        pairs.append(("Petugas", report.clerk))
+    b.fields(pairs)
+    b.field("Dicetak", format_wib(report.printed_at))
+    b.blank()
+    b.line("PENYALURAN PER PROGRAM", bold=True)
+    if not report.totals:
+        b.line("Tidak ada transaksi")
+    for total in report.totals:
+        b.line(program_name(total.program))
+        b.line(f"  {_report_amount(total)}")
+    b.blank()
+    b.line("PENOLAKAN", bold=True)
+    for refusal in report.refusals:
+        b.line(f"{REFUSAL_LABELS.get(refusal.reason, refusal.reason)}: {refusal.count}")
+    b.field("Jumlah penolakan", str(report.refusal_total), bold=True)
+    if report.voids:
+        b.field("Transaksi dibatalkan", str(report.voids))
+    if report.receipts_pending:
+        b.field("Struk belum tercetak", str(report.receipts_pending), bold=True)
+    return b.build()
+
+
+def render_receipt_lines(receipt: RedemptionReceipt, width: int = PaperWidth.MM80) -> list[str]:
+    """The receipt as plain text lines for a paper width (what the layout prints, QR as ``[QR]``)."""
+    return layout_receipt(receipt, width).plain_lines()
+
+
+def render_report_lines(report: EndOfDayReport, width: int = PaperWidth.MM80) -> list[str]:
+    return layout_report(report, width).plain_lines()
+
+
+Document = RedemptionReceipt | EndOfDayReport
+
+
+def layout_document(document: Document, width: int) -> Layout:
+    if isinstance(document, RedemptionReceipt):
+        return layout_receipt(document, width)
+    return layout_report(document, width)
+
+
+__all__ = [
+    "HEADER_CARD",
+    "HEADER_GOVERNMENT",
+    "REFUSAL_LABELS",
+    "STATUS_UNKNOWN",
+    "WIB",
+    "Align",
+    "Block",
+    "CoverOpen",
+    "Document",
+    "EndOfDayReport",
+    "EntryReceiptSink",
+    "Layout",
+    "PaperLevel",
+    "PaperOut",
+    "PaperWidth",
+    "PrinterError",
+    "PrinterOffline",
+    "PrinterStatus",
+    "PrinterUnplugged",
+    "ProgramTotal",
+    "QrCode",
+    "ReceiptPrinter",
+    "RedemptionReceipt",
+    "RefusalCount",
+    "TextLine",
+    "build_receipt",
+    "build_report",
+    "format_age",
+    "format_terminal_id",
+    "format_wib",
+    "layout_document",
+    "layout_receipt",
+    "layout_report",
+    "program_name",
+    "receipt_from_entry",
+    "render_receipt_lines",
+    "render_report_lines",
+]
