@@ -188,6 +188,8 @@ def decode_credential(raw: bytes) -> Credential:
     if header.get(c.COSE_HDR_ALG) != c.COSE_ALG_ES256:
         raise CredentialError("algorithm must be ES256")
     kid = _expect(header.get(c.COSE_HDR_KID), bytes, "kid")
+    if len(kid) != c.KEY_ID_LEN:
+        raise CredentialError(f"kid must be {c.KEY_ID_LEN} bytes")
     cwt = _expect(cwt, dict, "claims")
     khbs = _expect(cwt.get(c.CWT_KHBS), dict, "KHBS claims")
     card_key = _expect(khbs.get(c.Claim.CARD_KEY), bytes, "card key")
@@ -221,7 +223,12 @@ def _check_claims(claims: Claims) -> None:
     if claims.region not in c.REGIONS:
         raise CredentialError(f"region {claims.region} is not a Kalimantan Tengah regency/city")
     masked = claims.nik_masked
-    if len(masked) != 16 or not (masked[:4].isdigit() and masked[4:12] == "*" * 8 and masked[12:].isdigit()):
+    digits = set("0123456789")
+    if len(masked) != 16 or not (set(masked[:4] + masked[12:]) <= digits and masked[4:12] == "*" * 8):
         raise CredentialError("masked NIK must look like 6271********0001")
     if len(claims.card_serial) != c.CARD_SERIAL_LEN or not 0 <= claims.status_index < 2**32:
         raise CredentialError("card serial or status index out of range")
+    if not (0 <= claims.issued_at < 2**32 and 0 <= claims.expires_at < 2**32):
+        raise CredentialError("iat and exp must be 32-bit Unix times")
+    if claims.issuer != c.ISSUER:
+        raise CredentialError(f"issuer {claims.issuer!r} is not {c.ISSUER!r}")

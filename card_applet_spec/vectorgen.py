@@ -1479,6 +1479,28 @@ def _rrc_used_up(t: Tap) -> None:
 
 @case(
     "reset_retry_counter",
+    "challenge_spent_by_refused_command",
+    PIN_BLOCKED,
+    "A refused command spends the challenge too: GET CHALLENGE, GET DATA DF30 (no such object, 6A88), "
+    "then RESET RETRY COUNTER signed over that challenge gives 6985 and the PIN stays blocked; with a new "
+    "GET CHALLENGE right before it, the reset works.",
+)
+def _rrc_spent_by_refusal(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    challenge = t.get_challenge("GET CHALLENGE")
+    t.raw(
+        get_data_apdu(0xDF30), "GET DATA DF30: refused (6A88), and the challenge is spent", SW.DATA_NOT_FOUND
+    )
+    block = pin_block(RESET_PIN)
+    data = rrc_data(terminal_cert(), block, TERMINAL_1.sign(pin_reset_message(SERIAL, challenge, block)))
+    t.raw(rrc_apdu(data), "RESET RETRY COUNTER over the spent challenge", SW.CONDITIONS_NOT_SATISFIED)
+    t.pin_status("still blocked", SW.PIN_BLOCKED)
+    t.reset_pin(terminal_cert(), RESET_PIN)
+    t.verify_pin(RESET_PIN, "VERIFY the new PIN")
+
+
+@case(
+    "reset_retry_counter",
     "bad_terminal_signature",
     PIN_BLOCKED,
     "The message is signed by a key other than the certified one: 6300; the PIN stays blocked.",
@@ -2165,12 +2187,45 @@ def _p_genkey(t: Tap) -> None:
 
 @case(
     "personalisation",
+    "generate_key_after_credential",
+    BLANK,
+    "Once a credential is written (it binds the card key), GENERATE KEY is refused with 6985, before its "
+    "P1P2 check; the key stays the one the credential was issued for.",
+)
+def _p_genkey_after_credential(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    t.generate_key()
+    t.put_data(c.DO_CREDENTIAL, credential_bytes(), "PUT DATA DF21 credential")
+    t.generate_key("GENERATE KEY after the credential", SW.CONDITIONS_NOT_SATISFIED)
+    t.raw(generate_key_apdu(p1=0x01), "GENERATE KEY P1=01: 6985 comes first", SW.CONDITIONS_NOT_SATISFIED)
+    t.read_card_public_key()
+
+
+@case(
+    "personalisation",
+    "credential_before_key",
+    BLANK,
+    "PUT DATA of the credential before GENERATE KEY is refused with 6985: the credential binds a key the "
+    "card must already have (a credential first would leave a card that can never be activated).",
+)
+def _p_credential_before_key(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    t.put_data(
+        c.DO_CREDENTIAL, credential_bytes(), "PUT DATA DF21 with no key yet", SW.CONDITIONS_NOT_SATISFIED
+    )
+    t.generate_key()
+    t.put_data(c.DO_CREDENTIAL, credential_bytes(), "PUT DATA DF21 after GENERATE KEY")
+
+
+@case(
+    "personalisation",
     "chaining_mismatch",
     BLANK,
     "A chain interrupted by another command: 6883, and the chain is dropped; the next command is new.",
 )
 def _p_chain_mismatch(t: Tap) -> None:
     t.select(SELECT_NOTE)
+    t.generate_key()
     credential = credential_bytes()
     t.raw(put_data_apdu(c.DO_CREDENTIAL, credential[:100], cla=0x10), "PUT DATA DF21 chained block 1")
     t.raw(get_data_apdu(c.DO_CARD_SERIAL), "GET DATA in the middle of the chain", SW.LAST_COMMAND_EXPECTED)
@@ -2234,6 +2289,7 @@ def _p_chain_long(t: Tap) -> None:
 )
 def _p_select_ends_chain(t: Tap) -> None:
     t.select(SELECT_NOTE)
+    t.generate_key()
     credential = credential_bytes()
     t.raw(put_data_apdu(c.DO_CREDENTIAL, b"stale" * 20, cla=0x10), "PUT DATA DF21 chained block 1 (junk)")
     t.raw(select_apdu(p1=0x00), "SELECT P1=00: refused, and the chain is dropped", SW.INCORRECT_P1P2)

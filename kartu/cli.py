@@ -94,6 +94,14 @@ def _world(args: argparse.Namespace) -> Any:
     return world
 
 
+def _terminal(world: Any) -> Any:
+    """The demo counter, printing receipts as text previews and ESC/POS files in the data directory."""
+    from drivers.printer import file_printer
+    from terminal.demo import DemoReceipts
+
+    return world.terminal(DemoReceipts(world.receipts_dir, lambda path: file_printer(str(path))))
+
+
 def _session(args: argparse.Namespace, world: Any) -> AbstractContextManager[Any]:
     """A KhbsSession for the chosen card source (PC/SC reader, demo card or card file)."""
     from terminal.card.session import KhbsSession
@@ -217,7 +225,7 @@ def cmd_redeem(args: argparse.Namespace) -> int:
     from terminal.redeem import DebitInterrupted, RedemptionRefused
 
     world = _world(args)
-    terminal = world.terminal()
+    terminal = _terminal(world)
     with _session(args, world) as session:
         tap = terminal.tap(session, args.program)
         ent = next((e for e in tap.entitlements if int(e.program) == args.program), None)

@@ -23,10 +23,11 @@ from terminal.card.connection import InProcessConnection
 from terminal.card.session import KhbsSession, TerminalCert
 from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind
 from terminal.db import make_engine
-from terminal.ledger import Ledger
+from terminal.ledger import Entry, Ledger
 from terminal.pending import PendingUpdates
 from terminal.personalise import GrantSpec, Holder, personalise
-from terminal.redeem import Counter, ReceiptSink, RedemptionService
+from terminal.receipt import PrinterError, ReceiptPrinter, receipt_from_entry, render_receipt_lines
+from terminal.redeem import Counter, PrintFailed, ReceiptSink, RedemptionService
 from terminal.revocation import FreshnessPolicy, RevocationCache
 from terminal.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
 from terminal.trust import (
@@ -245,6 +246,29 @@ def demo_catalogue() -> list[CatalogueItem]:
 
 def _session(card: ReferenceCard) -> KhbsSession:
     return KhbsSession(InProcessConnection(card, (CardTorn,)))
+
+
+class DemoReceipts:
+    """The demo's receipt printer: a plain-text preview per receipt, and the ESC/POS bytes when a
+    printer factory is given (the composition root passes a file printer from drivers/)."""
+
+    def __init__(
+        self, directory: Path, printer_factory: Callable[[Path], ReceiptPrinter] | None = None
+    ) -> None:
+        self.directory = directory
+        self.printer_factory = printer_factory
+        self.last_preview: list[str] = []
+
+    def print_entry(self, entry: Entry, *, copy: bool = False) -> None:
+        receipt = receipt_from_entry(entry, copy=copy, clerk="Petugas Demo")
+        name = f"{entry.id}{'-salinan' if copy else ''}"
+        self.last_preview = render_receipt_lines(receipt)
+        (self.directory / f"{name}.txt").write_text("\n".join(self.last_preview) + "\n", encoding="utf-8")
+        if self.printer_factory is not None:
+            try:
+                self.printer_factory(self.directory / f"{name}.escpos").print_receipt(receipt)
+            except PrinterError as err:
+                raise PrintFailed(err.code, str(err)) from err
 
 
 class DemoWorld:

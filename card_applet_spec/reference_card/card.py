@@ -158,6 +158,11 @@ class ReferenceCard:
         return chunk + b"\x90\x00"
 
     def _dispatch(self, raw: bytes) -> tuple[bytes, int]:
+        # A GET CHALLENGE answer is valid for the next command only, whatever happens to it; GET
+        # RESPONSE and the intermediate blocks of a chain (one logical command) do not count.
+        challenge = None
+        if len(raw) < 2 or not (raw[0] & c.CLA_CHAINING_BIT or raw[1] == c.INS_GET_RESPONSE):
+            challenge, self._s.challenge = self._s.challenge, None
         try:
             cmd = CommandApdu.parse(raw)
         except ApduFormatError:
@@ -174,9 +179,6 @@ class ReferenceCard:
         if cmd.ins == c.INS_GET_RESPONSE:
             return self._get_response(cmd), le
         self._s.pending = b""
-        challenge = None
-        if not chained:  # valid for the next command only, refused or not (a chain counts as one)
-            challenge, self._s.challenge = self._s.challenge, None
         if cmd.ins == c.INS_SELECT:
             self._s.chain_header, self._s.chain_data = None, b""
             return self._select(cmd), le
@@ -335,6 +337,7 @@ class ReferenceCard:
         data = cmd.data
         if tag == c.DO_CREDENTIAL:
             _require(0 < len(data) <= c.MAX_CREDENTIAL_LEN, c.SW.WRONG_LENGTH)
+            _require(bool(st.private_scalar), c.SW.CONDITIONS_NOT_SATISFIED)  # the key it binds comes first
             self._commit(replace(st, credential=data))
         elif tag == c.DO_CARD_SERIAL:
             _require(len(data) == c.CARD_SERIAL_LEN, c.SW.WRONG_LENGTH)
