@@ -402,7 +402,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 def cmd_server(args: argparse.Namespace) -> int:
     from server_stub.__main__ import main as server_main
 
-    return int(server_main(args.server_args) or 0)
+    server_main(args.server_args)
+    return EXIT_OK
 
 
 COMMANDS = {
