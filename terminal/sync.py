@@ -14,9 +14,9 @@ import contextlib
 import datetime as dt
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,6 +31,7 @@ from terminal.statuslist import StatusListError
 from terminal.trust import SignedDataError, TrustStore
 
 BATCH = 500
+T = TypeVar("T")
 MIN_BACKOFF_S = 5.0
 MAX_BACKOFF_S = 900.0
 HEALTHY_INTERVAL_S = 300.0
@@ -337,101 +338,103 @@ class Syncer:
             raise SyncError("bad_response", "results: expected a list")
         return {str(r.get(id_key)): str(r.get("result")) for r in results if isinstance(r, dict)}
 
+    def _push(
+        self,
+        items: Sequence[T],
+        path: str,
+        list_key: str,
+        id_key: str,
+        item_id: Callable[[T], str],
+        to_json: Callable[[T], dict[str, Any]],
+        mark: Callable[[list[str]], None],
+        accepted: tuple[str, ...] = ("stored", "duplicate"),
+    ) -> str:
+        """Upload in batches; mark what the server has (a rejected item stays for a person to see)."""
+        done = 0
+        for batch in _batches(list(items)):
+            results = self._results(self.client.post(path, {list_key: [to_json(i) for i in batch]}), id_key)
+            ok = [item_id(i) for i in batch if results.get(item_id(i)) in accepted]
+            mark(ok)
+            done += len(ok)
+        return f"{done}/{len(items)} uploaded"
+
     def push_redemptions(self) -> str:
         entries, _, _ = self.ledger.unsynced()
-        done = 0
-        for batch in _batches(entries):
-            records = [
-                {
-                    "record_id": e.record_id,
-                    "record": b64(e.record or b""),
-                    "signature": b64(e.signature or b""),
-                    "card_serial": e.card_serial.hex(),
-                    "terminal_id": e.terminal_id,
-                    "ledger_id": e.id,
-                    "kind": "check_in" if e.amount == 0 else "debit",
-                }
-                for e in batch
-            ]
-            results = self._results(
-                self.client.post("/v1/sync/redemptions", {"records": records}), "record_id"
-            )
-            # stored, duplicate and flagged are all "the server has it"; rejected ones stay for a human
-            accepted = [
-                e.id for e in batch if results.get(e.record_id or "") in ("stored", "duplicate", "flagged")
-            ]
-            self.ledger.mark_uploaded(redemption_ids=accepted)
-            done += len(accepted)
-        return f"{done}/{len(entries)} uploaded"
+        by_record = {e.record_id: e.id for e in entries}
+        return self._push(
+            entries,
+            "/v1/sync/redemptions",
+            "records",
+            "record_id",
+            lambda e: e.record_id or "",
+            lambda e: {
+                "record_id": e.record_id,
+                "record": b64(e.record or b""),
+                "signature": b64(e.signature or b""),
+                "card_serial": e.card_serial.hex(),
+                "terminal_id": e.terminal_id,
+                "ledger_id": e.id,
+                "kind": "check_in" if e.amount == 0 else "debit",
+            },
+            lambda ids: self.ledger.mark_uploaded(redemption_ids=[by_record[i] for i in ids]),
+            accepted=("stored", "duplicate", "flagged"),  # flagged: stored, and put up for review
+        )
 
     def push_voids(self) -> str:
         _, _, voids = self.ledger.unsynced()
-        done = 0
-        for batch in _batches(voids):
-            body = {
-                "voids": [
-                    {
-                        "void_id": v.id,
-                        "ledger_id": v.redemption_id,
-                        "record_id": self.ledger.get(v.redemption_id).record_id,
-                        "reason": v.reason,
-                        "clerk_id": v.clerk_id,
-                        "created_at": v.created_at,
-                    }
-                    for v in batch
-                ]
-            }
-            results = self._results(self.client.post("/v1/sync/voids", body), "void_id")
-            accepted = [v.id for v in batch if results.get(v.id) in ("stored", "duplicate")]
-            self.ledger.mark_uploaded(void_ids=accepted)
-            done += len(accepted)
-        return f"{done}/{len(voids)} uploaded"
+        return self._push(
+            voids,
+            "/v1/sync/voids",
+            "voids",
+            "void_id",
+            lambda v: v.id,
+            lambda v: {
+                "void_id": v.id,
+                "ledger_id": v.redemption_id,
+                "record_id": self.ledger.get(v.redemption_id).record_id,
+                "reason": v.reason,
+                "clerk_id": v.clerk_id,
+                "created_at": v.created_at,
+            },
+            lambda ids: self.ledger.mark_uploaded(void_ids=ids),
+        )
 
     def push_failures(self) -> str:
         _, failures, _ = self.ledger.unsynced()
-        done = 0
-        for batch in _batches(failures):
-            body = {
-                "events": [
-                    {
-                        "event_id": f.id,
-                        "occurred_at": f.created_at,
-                        "card_serial": f.card_serial.hex() if f.card_serial else None,
-                        "program": f.program,
-                        "reason": f.reason,
-                        "detail": f.detail,
-                        "clerk_id": f.clerk_id,
-                    }
-                    for f in batch
-                ]
-            }
-            results = self._results(self.client.post("/v1/sync/failures", body), "event_id")
-            accepted = [f.id for f in batch if results.get(f.id) in ("stored", "duplicate")]
-            self.ledger.mark_uploaded(failure_ids=accepted)
-            done += len(accepted)
-        return f"{done}/{len(failures)} uploaded"
+        return self._push(
+            failures,
+            "/v1/sync/failures",
+            "events",
+            "event_id",
+            lambda f: f.id,
+            lambda f: {
+                "event_id": f.id,
+                "occurred_at": f.created_at,
+                "card_serial": f.card_serial.hex() if f.card_serial else None,
+                "program": f.program,
+                "reason": f.reason,
+                "detail": f.detail,
+                "clerk_id": f.clerk_id,
+            },
+            lambda ids: self.ledger.mark_uploaded(failure_ids=ids),
+        )
 
     def push_interests(self) -> str:
-        interests = self.catalogue.unsynced_interests()
-        done = 0
-        for batch in _batches(interests):
-            body = {
-                "interests": [
-                    {
-                        "interest_id": i.id,
-                        "item_id": i.item_id,
-                        "card_serial": i.card_serial.hex(),
-                        "registered_at": int(i.created_at),
-                        "note": None,
-                    }
-                    for i in batch
-                ]
-            }
-            results = self._results(self.client.post("/v1/sync/interests", body), "interest_id")
-            accepted = [i.id for i in batch if results.get(i.id) in ("stored", "duplicate")]
-            self.catalogue.mark_interests_uploaded(accepted)
-            done += len(accepted)
-        return f"{done}/{len(interests)} uploaded"
+        return self._push(
+            self.catalogue.unsynced_interests(),
+            "/v1/sync/interests",
+            "interests",
+            "interest_id",
+            lambda i: i.id,
+            lambda i: {
+                "interest_id": i.id,
+                "item_id": i.item_id,
+                "card_serial": i.card_serial.hex(),
+                "registered_at": int(i.created_at),
+                "note": None,
+            },
+            self.catalogue.mark_interests_uploaded,
+        )
 
     def push_acks(self) -> str:
         grants, statuses = self.pending.to_ack()
