@@ -1,0 +1,5 @@
+import sys
+
+from kiosk_ui import main
+
+sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,121 @@
+"""Entry point: ``kiosk_ui.main(argv)`` (wired to ``kartu kiosk`` / ``kartu demo`` by the CLI)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+from kiosk_ui import texts
+from kiosk_ui.backend import Backend, build_demo_backend
+from kiosk_ui.i18n import Language
+from kiosk_ui.theme import STYLE, app_font
+
+log = logging.getLogger(__name__)
+SIZE = (1280, 800)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="kartu kiosk", description="Kartu Huma Betang Sejahtera kiosk and counter"
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--demo", action="store_true", help="in-process demo cards and a demo panel (default)"
+    )
+    source.add_argument("--pcsc", action="store_true", help="real card readers through PC/SC (pcscd)")
+    parser.add_argument(
+        "--mode", choices=("kiosk", "counter"), default="kiosk", help="citizen kiosk or clerk counter"
+    )
+    parser.add_argument("--lang", choices=("id", "en"), default="id", help="start language (default: id)")
+    parser.add_argument(
+        "--fullscreen", action="store_true", help="full screen (a kiosk always is in production)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        "--data",
+        dest="data",
+        type=Path,
+        default=None,
+        help="data directory (default: a fresh one)",
+    )
+    parser.add_argument("--no-demo-panel", action="store_true", help="hide the demo panel")
+    # benchmarks: print the epoch time of the first paint of the start screen, then quit
+    parser.add_argument("--first-paint-and-quit", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "kartu"])
+    assert isinstance(app, QApplication)
+    app.setStyleSheet(STYLE)
+    app.setFont(app_font())
+    app.setApplicationName("Kartu Huma Betang Sejahtera")
+    return app
+
+
+def pcsc_readers() -> object:
+    """The PC/SC reader supervisor. Imported by name: kiosk_ui never imports hardware modules statically
+    (import-linter), the composition root picks the driver at run time."""
+    module = importlib.import_module("drivers.reader_supervisor")
+    return module.ReaderSupervisor()
+
+
+def build_window(backend: Backend, language: Language, mode: str) -> QWidget:
+    if mode == "counter":
+        from kiosk_ui.counter import CounterWindow
+
+        return CounterWindow(backend, language)
+    from kiosk_ui.kiosk import KioskWindow
+
+    return KioskWindow(backend, language)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = application()
+    language = Language(app)
+    language.set(args.lang)
+    texts.set_language(args.lang)
+    backend = build_demo_backend(workdir=args.data)
+    if args.pcsc:
+        backend.readers = pcsc_readers()  # type: ignore[assignment]
+        backend.demo = None
+    window = build_window(backend, language, args.mode)
+    window.resize(*SIZE)
+    if args.first_paint_and_quit:
+        screen = window.attract  # type: ignore[attr-defined]
+
+        def painted() -> None:
+            print(f"FIRST_PAINT {time.time():.6f}", flush=True)
+            QTimer.singleShot(0, app.quit)
+
+        screen.paint_hooks.append(painted)
+    if args.fullscreen:
+        window.showFullScreen()
+    else:
+        window.show()
+    panel = None
+    if backend.demo is not None and not args.no_demo_panel and not args.first_paint_and_quit:
+        from kiosk_ui.demo_panel import DemoPanel
+
+        panel = DemoPanel(backend)
+        panel.move(window.x() + 40, window.y() + 40)
+        panel.show()
+    window.start()  # type: ignore[attr-defined]
+    try:
+        return app.exec()
+    finally:
+        window.shutdown()  # type: ignore[attr-defined]
+        if panel is not None:
+            panel.close()

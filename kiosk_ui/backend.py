@@ -1,0 +1,254 @@
+"""What the app runs on: the terminal facade, the card readers, an optional printer, the clerk list.
+
+No Qt here. :func:`build_demo_backend` is the ONE place that builds the embedded demo world (from
+``terminal.demo``, the lead's demo world) — see the marked line in it.
+``kiosk_ui.app`` swaps the in-process demo readers for the PC/SC reader supervisor with ``--pcsc``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from card_applet_spec import constants as c
+from card_applet_spec.reference_card import CardTorn
+from terminal.app import KhbsTerminal
+from terminal.card.connection import ApduCard
+from terminal.entitlements import WIB
+from terminal.personalise import DEFAULT_UNIT
+from terminal.readers import CardReaders, DemoReaders
+from terminal.receipt import (
+    STATUS_UNKNOWN,
+    EndOfDayReport,
+    EntryReceiptSink,
+    PaperLevel,
+    PaperOut,
+    PrinterError,
+    PrinterStatus,
+    ReceiptPrinter,
+    RedemptionReceipt,
+    build_report,
+    render_receipt_lines,
+    render_report_lines,
+)
+
+log = logging.getLogger(__name__)
+
+
+# -- clerks ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clerk:
+    clerk_id: str
+    name: str
+
+
+def _pin_hash(clerk_id: str, pin: str, salt: bytes) -> bytes:
+    return hashlib.pbkdf2_hmac("sha256", f"{clerk_id}:{pin}".encode(), salt, 50_000)
+
+
+class ClerkDirectory:
+    """A local list of clerks with salted PIN hashes (the demo's "clerk id + PIN" login)."""
+
+    def __init__(self) -> None:
+        self._clerks: dict[str, tuple[str, bytes, bytes]] = {}
+
+    def add(self, clerk_id: str, name: str, pin: str) -> None:
+        salt = hashlib.sha256(clerk_id.encode()).digest()[:16]
+        self._clerks[clerk_id] = (name, salt, _pin_hash(clerk_id, pin, salt))
+
+    def check(self, clerk_id: str, pin: str) -> Clerk | None:
+        entry = self._clerks.get(clerk_id.strip())
+        if entry is None:
+            _pin_hash(clerk_id, pin, b"0" * 16)  # same cost whether or not the id exists
+            return None
+        name, salt, digest = entry
+        return (
+            Clerk(clerk_id.strip(), name)
+            if hmac.compare_digest(_pin_hash(clerk_id, pin, salt), digest)
+            else None
+        )
+
+    def clerks(self) -> list[Clerk]:
+        return [Clerk(i, n) for i, (n, _s, _d) in self._clerks.items()]
+
+
+# -- a printer that writes receipts to a text file (demo) ----------------------------------------------
+
+
+class TextFilePrinter:
+    """``terminal.receipt.ReceiptPrinter`` writing the laid-out text to a file; faults can be simulated."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fault: PrinterError | None = None
+        self.printed = 0
+        self._lock = threading.Lock()
+
+    def status(self) -> PrinterStatus:
+        if isinstance(self.fault, PaperOut):
+            return PrinterStatus(online=True, paper=PaperLevel.OUT)
+        if self.fault is not None:
+            raise self.fault
+        return PrinterStatus(online=True, paper=PaperLevel.OK)
+
+    def _write(self, lines: Sequence[str]) -> PrinterStatus:
+        with self._lock:
+            status = self.status()
+            fault = status.fault()
+            if fault is not None:
+                raise fault
+            with open(self.path, "a", encoding="utf-8") as out:
+                out.write("\n".join(lines) + "\n" + "-" * 48 + "\n")
+            self.printed += 1
+            return status
+
+    def print_receipt(self, receipt: RedemptionReceipt) -> PrinterStatus:
+        return self._write(render_receipt_lines(receipt))
+
+    def print_report(self, report: EndOfDayReport) -> PrinterStatus:
+        return self._write(render_report_lines(report))
+
+
+def printer_state(printer: ReceiptPrinter | None) -> tuple[str, str | None]:
+    """("ok" | "warning" | "fault" | "none" | "unknown", fault or warning code). Talks to the printer:
+    call it off the GUI thread."""
+    if printer is None:
+        return "none", None
+    try:
+        status = printer.status()
+    except PrinterError as err:
+        return "fault", err.code
+    if status == STATUS_UNKNOWN or status.online is None:
+        return "unknown", None
+    fault = status.fault()
+    if fault is not None:
+        return "fault", fault.code
+    if status.paper_near_end:
+        return "warning", "near_end"
+    return "ok", None
+
+
+def end_of_day_report(backend: Backend, clerk: str = "") -> EndOfDayReport:
+    """The printable end-of-day report from the facade's day totals (the facade has none of its own)."""
+    terminal = backend.terminal
+    totals = terminal.end_of_day()
+    counter = terminal.redemption.counter
+    units = {int(p): int(DEFAULT_UNIT[c.Program(p)]) for p in totals.per_program}
+    return build_report(
+        day=totals.date,
+        site=counter.site,
+        terminal_id=counter.terminal_id,
+        printed_at=dt.datetime.fromtimestamp(terminal.clock(), WIB),
+        per_program=totals.per_program,
+        units=units,
+        refusals=totals.refusals,
+        clerk=clerk,
+        voids=totals.voids,
+        receipts_pending=terminal.status().receipts_pending,
+    )
+
+
+# -- the backend ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoCard:
+    """A card the demo panel can tap: label (Indonesian), the card object, its "torn" exceptions."""
+
+    key: str
+    label: str
+    card: ApduCard
+    torn: tuple[type[BaseException], ...] = ()
+
+
+@dataclass
+class Backend:
+    terminal: KhbsTerminal
+    readers: CardReaders
+    clerks: ClerkDirectory = field(default_factory=ClerkDirectory)
+    printer: ReceiptPrinter | None = None
+    demo: DemoReaders | None = None
+    demo_cards: list[DemoCard] = field(default_factory=list)
+    #: Demo only: the clock the terminal runs on (the demo panel can move it forward).
+    clock: DemoClock | None = None
+    workdir: Path | None = None
+
+    def card(self, key: str) -> DemoCard:
+        return next(d for d in self.demo_cards if d.key == key)
+
+
+DEMO_CLERKS = (("rina", "Rina Marlina", "1234"), ("agus", "Agus Salim", "5678"))
+
+
+class DemoClock:
+    """Wall-clock time (or a fixed moment) plus an offset the demo panel can move forward, e.g. to
+    show what happens when the terminal has not synced for days."""
+
+    def __init__(self, fixed: float | None = None) -> None:
+        self.fixed = fixed
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return (self.fixed if self.fixed is not None else time.time()) + self.offset
+
+
+class NotKhbsCard:
+    """Some other chip card (a bank or e-money card): it has no KHBS application."""
+
+    atr = bytes.fromhex("3B8F8001804F0CA000000306030001000000006A")
+
+    def transmit(self, apdu: bytes) -> bytes:
+        return b"\x6a\x82"  # file (application) not found
+
+    def reset(self) -> None:
+        return None
+
+
+def build_demo_backend(
+    *,
+    workdir: Path | None = None,
+    now: float | None = None,
+    with_printer: bool = True,
+) -> Backend:
+    """The embedded demo world (``terminal.demo``) in in-process demo readers, receipts to a text file.
+
+    ======================================================================================================
+    DEMO BACKEND SWITCH: the world comes from ``terminal.demo.DemoWorld`` (the lead's demo world: keys,
+    signed trust list, revocation snapshot, demo card files, SQLite ledger). Swap the world here, and
+    only here.
+    ======================================================================================================
+    """
+    from terminal.demo import DEMO_CARDS, DemoWorld
+
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="khbs-kiosk-"))
+    clock = DemoClock(now)
+    world = DemoWorld(workdir, clock=clock)  # <- the one line to switch
+    world.provision()  # keys, trust list, revocation data, catalogue, demo card files (first run ~0.3 s)
+    printer = TextFilePrinter(world.receipts_dir / "receipts.txt") if with_printer else None
+    sink = EntryReceiptSink(printer, {cid: name for cid, name, _pin in DEMO_CLERKS}) if printer else None
+    clerks = ClerkDirectory()
+    for clerk_id, name, pin in DEMO_CLERKS:
+        clerks.add(clerk_id, name, pin)
+    cards = [DemoCard(d.name, d.label, world.card(d.name), (CardTorn,)) for d in DEMO_CARDS]
+    cards.append(DemoCard("other", "Kartu lain (bukan KHBS)", NotKhbsCard()))
+    demo = DemoReaders()
+    return Backend(
+        terminal=world.terminal(sink, clerk_id="kiosk"),
+        readers=demo,
+        clerks=clerks,
+        printer=printer,
+        demo=demo,
+        demo_cards=cards,
+        clock=clock,
+        workdir=workdir,
+    )

@@ -1,0 +1,388 @@
+"""The clerk counter, end to end through the real terminal core, ledger and the demo world's cards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QPushButton
+
+from card_applet_spec import constants as c
+from card_applet_spec.reference_card import CardTorn
+from kiosk_ui.backend import Backend, TextFilePrinter
+from kiosk_ui.counter import CounterWindow
+from kiosk_ui.i18n import Language
+from kiosk_ui.presenting import Refusal
+from terminal.card.connection import InProcessConnection
+from terminal.card.errors import InvalidPinError
+from terminal.card.session import KhbsSession
+from terminal.ledger import State
+from terminal.receipt import PaperOut
+from tests.ui.helpers import DEMO_PIN, all_text, remove, tap, tap_card, visible_text
+
+
+@pytest.fixture
+def counter(qtbot: Any, backend: Backend, language: Language) -> Iterator[CounterWindow]:
+    window = CounterWindow(backend, language)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    window.start()
+    yield window
+    window.shutdown()
+
+
+def click(qtbot: Any, window: Any, name: str) -> None:
+    widget = window.findChild(QPushButton, name)
+    assert widget is not None, name
+    assert widget.isEnabled(), f"{name} is disabled"
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def keys(qtbot: Any, window: Any, prefix: str, text: str) -> None:
+    for ch in text:
+        click(qtbot, window, f"{prefix}{ch}")
+
+
+def enter_pin(qtbot: Any, window: Any, pin: str) -> None:
+    pad = window.stack.currentWidget().findChild(QPushButton, "key_ok").parent()
+    for digit in pin:
+        qtbot.mouseClick(pad.keys[digit], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(pad.keys["ok"], Qt.MouseButton.LeftButton)
+
+
+def login(qtbot: Any, counter: CounterWindow, wait_screen: Callable) -> None:
+    click(qtbot, counter, "clerk_rina")
+    enter_pin(qtbot, counter, "1234")
+    wait_screen(counter, "home")
+
+
+def choose(qtbot: Any, counter: CounterWindow, program: int) -> None:
+    qtbot.mouseClick(counter.holder.tiles[program - 1], Qt.MouseButton.LeftButton)
+
+
+def status_text(counter: CounterWindow) -> str:
+    return "\n".join(w.text() for w in counter.status.findChildren(QLabel))
+
+
+def test_login_checks_the_clerk_pin(qtbot: Any, counter: CounterWindow, wait_screen: Callable) -> None:
+    assert counter.current == "login"
+    counter.findChild(QLineEdit, "clerk_id").setText("rina")
+    enter_pin(qtbot, counter, "9999")
+    qtbot.waitUntil(lambda: "ID atau PIN petugas salah" in visible_text(counter))
+    assert counter.current == "login"
+    login(qtbot, counter, wait_screen)
+    assert "Rina Marlina" in counter.header.context.text()
+    assert counter.terminal.redemption.counter.clerk_id == "rina"
+
+
+def test_whole_clerk_flow_cash(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
+) -> None:
+    login(qtbot, counter, wait_screen)
+    qtbot.waitUntil(lambda: "Printer siap" in status_text(counter))
+    tap(backend, "siti")
+    wait_screen(counter, "holder")
+    shown = visible_text(counter)
+    assert "Siti Rahmawati" in shown and "NIK 6271********0001" in shown
+    assert "6271034512870001" not in all_text(counter)
+    assert "PIN aktif (sisa 3 kali mencoba)" in shown
+
+    choose(qtbot, counter, c.Program.BLT)
+    wait_screen(counter, "amount")
+    keys(qtbot, counter, "num_", "700000")  # more than the Rp 600.000 left
+    assert "Melebihi sisa Rp 600.000" in counter.amount_screen.message.text()
+    assert not counter.findChild(QPushButton, "amount_next").isEnabled()
+    for _ in range(6):
+        click(qtbot, counter, "num_back")
+    keys(qtbot, counter, "num_", "150000")
+    assert counter.findChild(QLabel, "amountDisplay").text() == "Rp 150.000"
+    click(qtbot, counter, "amount_next")
+    wait_screen(counter, "pin")
+    enter_pin(qtbot, counter, DEMO_PIN)
+    wait_screen(counter, "confirm")
+    assert "Rp 150.000" in visible_text(counter) and "Rp 450.000" in visible_text(counter)
+    click(qtbot, counter, "confirm_ok")
+    wait_screen(counter, "result")
+    assert counter.findChild(QLabel, "resultTitle").text() == "Berhasil"
+    assert "Sisa: Rp 450.000" in counter.findChild(QLabel, "resultBody").text()
+    assert "Struk sudah dicetak" in counter.findChild(QLabel, "resultBody").text()
+    printer = backend.printer
+    assert isinstance(printer, TextFilePrinter) and printer.printed == 1
+    assert "150.000" in printer.path.read_text()
+    qtbot.waitUntil(lambda: "Belum terkirim: 1" in status_text(counter))
+
+    click(qtbot, counter, "result_done")  # the card is still there: back to the holder, fresh balances
+    wait_screen(counter, "holder")
+    assert "Sisa Rp 450.000" in visible_text(counter)
+
+
+def test_quantity_with_decimal_comma_and_an_eligibility_visit(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
+) -> None:
+    login(qtbot, counter, wait_screen)
+    tap(backend, "siti")
+    wait_screen(counter, "holder")
+    choose(qtbot, counter, c.Program.SEMBAKO)
+    wait_screen(counter, "amount")
+    keys(qtbot, counter, "num_", "2,5")
+    assert counter.findChild(QLabel, "amountDisplay").text() == "2,5 kg"
+    click(qtbot, counter, "amount_next")
+    enter_pin(qtbot, counter, DEMO_PIN)
+    wait_screen(counter, "confirm")
+    click(qtbot, counter, "confirm_ok")
+    wait_screen(counter, "result")
+    assert "2,5 kg" in counter.findChild(QLabel, "resultBody").text()
+    assert "Sisa: 7,5 kg" in counter.findChild(QLabel, "resultBody").text()
+    click(qtbot, counter, "result_done")
+    wait_screen(counter, "holder")
+    choose(qtbot, counter, c.Program.KESEHATAN)  # a visit: no amount, straight to the PIN
+    wait_screen(counter, "pin")
+    enter_pin(qtbot, counter, DEMO_PIN)
+    wait_screen(counter, "confirm")
+    assert "Kunjungan (tanpa jumlah)" in visible_text(counter)
+    click(qtbot, counter, "confirm_ok")
+    wait_screen(counter, "result")
+    assert "Kunjungan Kesehatan Gratis tercatat" in counter.findChild(QLabel, "resultBody").text()
+
+
+def test_wrong_pin_then_right_pin(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
+) -> None:
+    login(qtbot, counter, wait_screen)
+    tap(backend, "siti")
+    wait_screen(counter, "holder")
+    choose(qtbot, counter, c.Program.BLT)
+    keys(qtbot, counter, "num_", "50000")
+    click(qtbot, counter, "amount_next")
+    enter_pin(qtbot, counter, "000000")
+    wait_screen(counter, "confirm")
+    click(qtbot, counter, "confirm_ok")
+    wait_screen(counter, "pin")
+    assert "Sisa 2 kali" in counter.pin.message.text()
+    reasons = [f.reason for f in backend.terminal.ledger.list_failures()]
+    assert reasons == ["wrong_pin"]
+    enter_pin(qtbot, counter, DEMO_PIN)
+    wait_screen(counter, "confirm")
+    click(qtbot, counter, "confirm_ok")
+    wait_screen(counter, "result")
+    assert counter.findChild(QLabel, "resultTitle").text() == "Berhasil"
+
+
+def test_printer_fault_is_recoverable(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
+) -> None:
+    printer = backend.printer
+    assert isinstance(printer, TextFilePrinter)
+    printer.fault = PaperOut("test")
+    login(qtbot, counter, wait_screen)
+    qtbot.waitUntil(lambda: "Printer: kertas printer habis" in status_text(counter))
+    tap(backend, "siti")
+    wait_screen(counter, "holder")
+    choose(qtbot, counter, c.Program.BLT)
+    keys(qtbot, counter, "num_", "100000")
+    click(qtbot, counter, "amount_next")
+    enter_pin(qtbot, counter, DEMO_PIN)
+    click(qtbot, counter, "confirm_ok")
+    wait_screen(counter, "result")
+    assert counter.findChild(QLabel, "resultTitle").text() == "Berhasil"  # the money moved and is recorded
+    problem = counter.findChild(QLabel, "printerProblem")
+    assert problem.isVisibleTo(counter) and "kertas printer habis" in problem.text()
+    qtbot.waitUntil(lambda: "Struk tertunda: 1" in status_text(counter))
+    printer.fault = None  # the clerk loads paper
+    click(qtbot, counter, "result_reprint")
+    qtbot.waitUntil(lambda: not counter.findChild(QLabel, "printerProblem").isVisibleTo(counter))
+    assert printer.printed == 1
+    qtbot.waitUntil(lambda: "Struk tertunda: 0" in status_text(counter))
+
+
+class TornAfterDebit:
+    """The card debits, then leaves the field before its answer arrives (the classic torn transaction)."""
+
+    def __init__(self, card: Any) -> None:
+        self.card = card
+        self.atr = card.atr
+
+    def reset(self) -> None:
+        self.card.reset()
+
+    def transmit(self, apdu: bytes) -> bytes:
+        response = bytes(self.card.transmit(apdu))
+        if apdu[1] == c.INS_DEBIT:
+            raise CardTorn("pulled after the debit")
+        return response
+
+
+def test_card_pulled_during_debit_is_settled_at_the_next_tap(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
+) -> None:
+    login(qtbot, counter, wait_screen)
+    siti = backend.card("siti").card
+    tap_card(backend, TornAfterDebit(siti), (CardTorn,))
+    wait_screen(counter, "holder")
+    choose(qtbot, counter, c.Program.BLT)
+    keys(qtbot, counter, "num_", "200000")
+    click(qtbot, counter, "amount_next")
+    enter_pin(qtbot, counter, DEMO_PIN)
+    click(qtbot, counter, "confirm_ok")
+    wait_screen(counter, "result")
+    assert "Tempelkan kartu lagi untuk menyelesaikan" in counter.findChild(QLabel, "resultTitle").text()
+    assert [e.state for e in backend.terminal.recent()] == [State.INTENT]
+    remove(backend)
+    qtbot.wait(50)
+    click(qtbot, counter, "result_done")
+    wait_screen(counter, "home")
+    tap(backend, "siti")  # the same card, back on the reader
+    wait_screen(counter, "holder")
+    banner = counter.findChild(QLabel, "settleBanner")
+    assert banner.isVisibleTo(counter) and "sudah tercatat di kartu" in banner.text()
+    assert [e.state for e in backend.terminal.recent()] == [State.COMMITTED]
+    assert "Sisa Rp 400.000" in visible_text(counter)
+
+
+def test_reprint_void_and_end_of_day(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
+) -> None:
+    login(qtbot, counter, wait_screen)
+    tap(backend, "siti")
+    wait_screen(counter, "holder")
+    for amount in ("100000", "50000"):
+        choose(qtbot, counter, c.Program.BLT)
+        keys(qtbot, counter, "num_", amount)
+        click(qtbot, counter, "amount_next")
+        enter_pin(qtbot, counter, DEMO_PIN)
+        click(qtbot, counter, "confirm_ok")
+        wait_screen(counter, "result")
+        click(qtbot, counter, "result_done")
+        wait_screen(counter, "holder")
+    click(qtbot, counter, "holder_done")
+    wait_screen(counter, "home")
+
+    click(qtbot, counter, "open_transactions")
+    wait_screen(counter, "transactions")
+    assert counter.transactions.table.rowCount() == 2
+    assert not counter.findChild(QPushButton, "tx_void").isEnabled()  # nothing chosen yet
+    counter.transactions.table.selectRow(0)
+    click(qtbot, counter, "tx_reprint")
+    qtbot.waitUntil(lambda: "Struk dicetak ulang" in counter.transactions.message.text())
+    printer = backend.printer
+    assert isinstance(printer, TextFilePrinter) and printer.printed == 3
+    assert "SALINAN" in printer.path.read_text()
+
+    counter.transactions.table.selectRow(0)
+    click(qtbot, counter, "tx_void")
+    wait_screen(counter, "void")
+    assert not counter.findChild(QPushButton, "void_confirm").isEnabled()  # a reason is required
+    click(qtbot, counter, "void_reason_0")
+    click(qtbot, counter, "void_confirm")
+    wait_screen(counter, "transactions")
+    qtbot.waitUntil(lambda: "Transaksi dibatalkan" in counter.transactions.message.text())
+    assert counter.transactions.table.item(0, 4).text() == "Dibatalkan"
+    voids = backend.terminal.ledger.list_voids()
+    assert [v.reason for v in voids] == ["Jumlah salah dimasukkan"] and voids[0].clerk_id == "rina"
+
+    click(qtbot, counter, "transactions_back")
+    wait_screen(counter, "home")
+    click(qtbot, counter, "open_report")
+    wait_screen(counter, "report")
+    shown = visible_text(counter)
+    kept = next(e for e in backend.terminal.recent() if not e.voided)
+    amount = f"Rp {kept.amount:,}".replace(",", ".")
+    assert f"Bantuan Langsung Tunai: 1 transaksi · {amount}" in shown  # the voided one is left out
+    assert "Dibatalkan (void): 1" in shown
+    click(qtbot, counter, "report_print")
+    qtbot.waitUntil(lambda: "Laporan dicetak" in visible_text(counter))
+    assert printer.printed == 4
+
+
+def test_pin_unblock_after_ektp_check(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
+) -> None:
+    maria = backend.card("maria").card
+    session = KhbsSession(InProcessConnection(maria, (CardTorn,)))
+    session.select()
+    for _ in range(3):
+        with pytest.raises(InvalidPinError):
+            session.verify_pin("000000")
+    maria.reset()
+    login(qtbot, counter, wait_screen)
+    tap(backend, "maria")
+    wait_screen(counter, "holder")
+    assert "PIN terkunci" in counter.findChild(QLabel, "pinState").text()
+
+    choose(qtbot, counter, c.Program.KESEHATAN)  # a blocked PIN: the clerk is sent to the unblock
+    wait_screen(counter, "refusal")
+    assert counter.refusal.info is not None and counter.refusal.info.kind is Refusal.PIN_BLOCKED
+    click(qtbot, counter, "refusal_reset_pin")
+    wait_screen(counter, "reset")
+    assert not counter.findChild(QPushButton, "reset_next").isEnabled()  # e-KTP not checked yet
+    counter.findChild(QCheckBox, "ektp_checked").setChecked(True)
+    click(qtbot, counter, "reset_next")
+    wait_screen(counter, "pin")
+    enter_pin(qtbot, counter, "2468")
+    qtbot.waitUntil(lambda: "sekali lagi" in counter.pin.title.text())
+    enter_pin(qtbot, counter, "1357")  # a typo: start again
+    qtbot.waitUntil(lambda: "tidak sama" in counter.pin.message.text())
+    enter_pin(qtbot, counter, "2468")
+    enter_pin(qtbot, counter, "2468")
+    wait_screen(counter, "result")
+    assert counter.findChild(QLabel, "resultTitle").text() == "PIN baru aktif"
+    check = KhbsSession(InProcessConnection(maria, (CardTorn,)))
+    check.select()
+    check.verify_pin("2468")  # the holder's new PIN works
+
+
+@pytest.mark.parametrize(("card", "title"), [("agus", "Kartu diblokir"), ("klon", "Kartu tidak asli")])
+def test_counter_refusals_show_plain_words_and_the_reason(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable, card: str, title: str
+) -> None:
+    login(qtbot, counter, wait_screen)
+    tap(backend, card)
+    wait_screen(counter, "refusal")
+    assert title in visible_text(counter)
+    assert counter.refusal.detail.text()  # the clerk also sees the technical reason, in small print
+    remove(backend)
+    wait_screen(counter, "home")
+
+
+def test_data_too_old_for_cash_says_how_old(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
+) -> None:
+    assert backend.clock is not None
+    backend.clock.offset = 2 * 86_400 + 3600  # fine for a check tap (7 days), too old for cash (1 day)
+    login(qtbot, counter, wait_screen)
+    tap(backend, "siti")
+    wait_screen(counter, "holder")
+    choose(qtbot, counter, c.Program.BLT)
+    keys(qtbot, counter, "num_", "10000")
+    click(qtbot, counter, "amount_next")
+    enter_pin(qtbot, counter, DEMO_PIN)
+    click(qtbot, counter, "confirm_ok")
+    wait_screen(counter, "refusal")
+    assert counter.refusal.info is not None and counter.refusal.info.kind is Refusal.DATA_TOO_OLD
+    assert "2 hari 1 jam" in visible_text(counter)
+
+
+def test_card_lifted_before_confirming(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
+) -> None:
+    login(qtbot, counter, wait_screen)
+    tap(backend, "siti")
+    wait_screen(counter, "holder")
+    choose(qtbot, counter, c.Program.BLT)
+    wait_screen(counter, "amount")
+    remove(backend)
+    wait_screen(counter, "home")
+    assert "Kartu diangkat" in counter.findChild(QLabel, "homeNotice").text()
+    assert "Siti" not in all_text(counter)
+    assert backend.terminal.recent() == []
+
+
+def test_english_counter(qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable) -> None:
+    click(qtbot, counter, "lang_en")
+    qtbot.waitUntil(lambda: "Clerk login" in visible_text(counter))
+    login(qtbot, counter, wait_screen)
+    assert "Ask the citizen to tap the card" in visible_text(counter)
+    qtbot.waitUntil(lambda: "Printer ready" in status_text(counter))
