@@ -1,0 +1,300 @@
+"""The admin API (``/v1/admin``): clerks and the admin token; roles are checked in the services."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from server_stub.api.deps import StaffCtx
+from server_stub.api.schemas import (
+    AgenciesOut,
+    AuditOut,
+    CardOut,
+    CitizenIn,
+    CitizenOut,
+    CitizensOut,
+    ClerkCreatedOut,
+    ClerkIn,
+    ClerksOut,
+    CreatedOut,
+    EligibilityIn,
+    EnrolmentOut,
+    ErrorOut,
+    FlagOut,
+    FlagsOut,
+    HouseholdIn,
+    HouseholdOut,
+    InterestsOut,
+    IssuerKeyOut,
+    IssuerKeysOut,
+    ItemIn,
+    ItemOut,
+    ItemsOut,
+    KkIn,
+    MeOut,
+    NikIn,
+    NikOut,
+    NoteIn,
+    PeriodGrantsIn,
+    ProgramId,
+    ProgramOut,
+    ProgramPatchIn,
+    ProgramsOut,
+    ReasonIn,
+    RotateIn,
+    Serial,
+    TerminalIn,
+    TerminalOut,
+    TerminalsOut,
+    b64,
+)
+from server_stub.services import (
+    access,
+    audit,
+    cards,
+    catalogue,
+    flags,
+    issuer,
+    programs,
+    registry,
+)
+
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    responses={
+        401: {"model": ErrorOut},
+        403: {"model": ErrorOut},
+        404: {"model": ErrorOut},
+        409: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+    },
+)
+
+
+@router.get("/me", response_model=MeOut)
+def me(ctx: StaffCtx) -> MeOut:
+    return MeOut(actor=ctx.actor.label, role=ctx.actor.role, agency=ctx.actor.agency)
+
+
+# --- clerks and terminals ------------------------------------------------------------------------
+
+
+@router.post("/clerks", response_model=ClerkCreatedOut, status_code=201)
+def create_clerk(ctx: StaffCtx, body: ClerkIn) -> ClerkCreatedOut:
+    clerk, token = access.create_clerk(ctx, username=body.username, role=body.role, agency=body.agency)
+    return ClerkCreatedOut(clerk=clerk, token=token)
+
+
+@router.get("/clerks", response_model=ClerksOut)
+def list_clerks(ctx: StaffCtx) -> ClerksOut:
+    return ClerksOut(clerks=access.list_clerks(ctx))
+
+
+@router.post("/terminals", response_model=EnrolmentOut, status_code=201)
+def enrol_terminal(ctx: StaffCtx, body: TerminalIn) -> EnrolmentOut:
+    e = access.enrol_terminal(
+        ctx,
+        terminal_id=body.terminal_id,
+        site=body.site,
+        region=body.region,
+        public_key=bytes.fromhex(body.public_key),
+        pin_reset=body.pin_reset,
+    )
+    return EnrolmentOut(
+        terminal=e.terminal, token=e.token, certificate=b64(e.certificate) if e.certificate else None
+    )
+
+
+@router.get("/terminals", response_model=TerminalsOut)
+def list_terminals(ctx: StaffCtx) -> TerminalsOut:
+    return TerminalsOut(terminals=access.list_terminals(ctx))
+
+
+@router.post("/terminals/{terminal_id}/deactivate", response_model=TerminalOut)
+def deactivate_terminal(ctx: StaffCtx, terminal_id: str) -> TerminalOut:
+    return TerminalOut.model_validate(access.deactivate_terminal(ctx, terminal_id))
+
+
+# --- registry ------------------------------------------------------------------------------------
+
+
+@router.post("/nik/check", response_model=NikOut)
+def check_nik(ctx: StaffCtx, body: NikIn) -> NikOut:
+    nik = registry.check_nik(body.nik)
+    return NikOut(
+        valid=True,
+        masked=nik.masked,
+        region=nik.region,
+        region_name=nik.region_name,
+        district=nik.district,
+        sex="P" if nik.female else "L",
+        birth_date=nik.birth_date.isoformat(),
+    )
+
+
+@router.post("/households", response_model=HouseholdOut, status_code=201)
+def register_household(ctx: StaffCtx, body: HouseholdIn) -> HouseholdOut:
+    h = registry.register_household(
+        ctx, kk_number=body.kk_number, address=body.address, welfare_decile=body.welfare_decile
+    )
+    return HouseholdOut.model_validate(h)
+
+
+@router.post("/households/lookup", response_model=HouseholdOut)
+def lookup_household(ctx: StaffCtx, body: KkIn) -> HouseholdOut:
+    return HouseholdOut.model_validate(registry.get_household(ctx, body.kk_number))
+
+
+@router.post("/citizens", response_model=CitizenOut, status_code=201)
+def register_citizen(ctx: StaffCtx, body: CitizenIn) -> CitizenOut:
+    c = registry.register_citizen(
+        ctx, nik=body.nik, name=body.name, kk_number=body.kk_number, occupation=body.occupation
+    )
+    return CitizenOut.model_validate(c)
+
+
+@router.post("/citizens/lookup", response_model=CitizenOut)
+def lookup_citizen(ctx: StaffCtx, body: NikIn) -> CitizenOut:
+    return CitizenOut.model_validate(registry.get_citizen(ctx, body.nik))
+
+
+@router.get("/citizens", response_model=CitizensOut)
+def search_citizens(
+    ctx: StaffCtx,
+    region: Annotated[int | None, Query(ge=0, le=9999)] = None,
+    program: Annotated[int | None, Query(ge=1, le=8)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> CitizensOut:
+    rows, total = registry.search(
+        ctx, region=region, kk_number=None, program=program, limit=limit, offset=offset
+    )
+    return CitizensOut(citizens=[CitizenOut.model_validate(r) for r in rows], total=total)
+
+
+@router.post("/citizens/eligibility", response_model=CitizenOut)
+def set_eligibility(ctx: StaffCtx, body: EligibilityIn) -> CitizenOut:
+    c = registry.set_eligibility(ctx, body.nik, body.program, eligible=body.eligible, reason=body.reason)
+    return CitizenOut.model_validate(c)
+
+
+# --- programs and catalogues ---------------------------------------------------------------------
+
+
+@router.get("/agencies", response_model=AgenciesOut)
+def list_agencies(ctx: StaffCtx) -> AgenciesOut:
+    return AgenciesOut.model_validate({"agencies": programs.agencies(ctx)})
+
+
+@router.get("/programs", response_model=ProgramsOut)
+def list_programs(ctx: StaffCtx) -> ProgramsOut:
+    return ProgramsOut.model_validate({"programs": programs.programs(ctx)})
+
+
+@router.patch("/programs/{program_id}", response_model=ProgramOut)
+def update_program(ctx: StaffCtx, program_id: ProgramId, body: ProgramPatchIn) -> ProgramOut:
+    rules = body.rules.model_dump(exclude_none=True) if body.rules is not None else None
+    p = programs.update_program(ctx, program_id, amount=body.amount, period=body.period, rules=rules)
+    return ProgramOut.model_validate(p)
+
+
+@router.post("/programs/{program_id}/grants", response_model=CreatedOut)
+def issue_grants(ctx: StaffCtx, program_id: ProgramId, body: PeriodGrantsIn) -> CreatedOut:
+    n = cards.issue_period_grants(
+        ctx, program_id, valid_from=body.valid_from, valid_until=body.valid_until, amount=body.amount
+    )
+    return CreatedOut(created=n)
+
+
+@router.post("/catalogue", response_model=ItemOut, status_code=201)
+def add_item(ctx: StaffCtx, body: ItemIn) -> ItemOut:
+    item = catalogue.add_item(
+        ctx,
+        kind=body.kind,
+        region=body.region,
+        title=body.title,
+        organisation=body.organisation,
+        location=body.location,
+        slots=body.slots,
+        opens_on=body.opens_on,
+        closes_on=body.closes_on,
+        details=body.details,
+    )
+    return ItemOut.model_validate(item)
+
+
+@router.get("/catalogue", response_model=ItemsOut)
+def list_items(
+    ctx: StaffCtx,
+    kind: Annotated[str | None, Query(pattern="^(job|training|housing)$")] = None,
+    region: Annotated[int | None, Query(ge=0, le=9999)] = None,
+) -> ItemsOut:
+    return ItemsOut.model_validate({"items": catalogue.items(ctx, kind=kind, region=region)})
+
+
+@router.get("/interests", response_model=InterestsOut)
+def list_interests(
+    ctx: StaffCtx, item_id: Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9-]+$")] = None
+) -> InterestsOut:
+    return InterestsOut.model_validate({"interests": catalogue.interests(ctx, item_id=item_id)})
+
+
+# --- cards ---------------------------------------------------------------------------------------
+
+
+@router.get("/cards/{serial}", response_model=CardOut)
+def get_card(ctx: StaffCtx, serial: Serial) -> CardOut:
+    return CardOut.model_validate(cards.get_card(ctx, serial))
+
+
+@router.post("/cards/{serial}/suspend", response_model=CardOut)
+def suspend(ctx: StaffCtx, serial: Serial, body: ReasonIn) -> CardOut:
+    return CardOut.model_validate(cards.set_state(ctx, serial, "suspended", body.reason))
+
+
+@router.post("/cards/{serial}/revoke", response_model=CardOut)
+def revoke(ctx: StaffCtx, serial: Serial, body: ReasonIn) -> CardOut:
+    return CardOut.model_validate(cards.set_state(ctx, serial, "revoked", body.reason))
+
+
+@router.post("/cards/{serial}/reinstate", response_model=CardOut)
+def reinstate(ctx: StaffCtx, serial: Serial, body: ReasonIn) -> CardOut:
+    return CardOut.model_validate(cards.set_state(ctx, serial, "active", body.reason))
+
+
+# --- keys, flags, audit --------------------------------------------------------------------------
+
+
+@router.get("/issuer-keys", response_model=IssuerKeysOut)
+def issuer_keys(ctx: StaffCtx) -> IssuerKeysOut:
+    return IssuerKeysOut.model_validate({"keys": issuer.views(ctx)})
+
+
+@router.post("/issuer-keys/rotate", response_model=IssuerKeyOut, status_code=201)
+def rotate(ctx: StaffCtx, body: RotateIn) -> IssuerKeyOut:
+    return IssuerKeyOut.model_validate(issuer.rotate(ctx, overlap_days=body.overlap_days))
+
+
+@router.get("/flags", response_model=FlagsOut)
+def list_flags(
+    ctx: StaffCtx, open: bool = True, card_serial: Annotated[Serial | None, Query()] = None
+) -> FlagsOut:
+    return FlagsOut.model_validate({"flags": flags.flags(ctx, open_only=open, card_serial=card_serial)})
+
+
+@router.post("/flags/{flag_id}/resolve", response_model=FlagOut)
+def resolve_flag(
+    ctx: StaffCtx, flag_id: Annotated[int, Path(ge=0, le=(1 << 31) - 1)], body: NoteIn
+) -> FlagOut:
+    return FlagOut.model_validate(flags.resolve(ctx, flag_id, body.note))
+
+
+@router.get("/audit", response_model=AuditOut)
+def audit_log(
+    ctx: StaffCtx,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> AuditOut:
+    return AuditOut.model_validate({"entries": audit.entries(ctx, limit, offset)})

@@ -1,0 +1,563 @@
+"""Request and response bodies at the HTTP edge (pydantic). Binary values travel as base64 text."""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+NO_NUL = r"^[^\x00]*$"
+
+
+def text(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_NUL)]
+
+
+Serial = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+TerminalId = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{8}$")]
+ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+B64 = Annotated[str, StringConstraints(max_length=4096, pattern=NO_NUL)]
+U32 = Annotated[int, Field(ge=0, le=0xFFFFFFFF)]
+Time = Annotated[int, Field(ge=0, le=0xFFFFFFFF)]
+Id = Annotated[int, Field(ge=0, le=(1 << 31) - 1)]
+Region = Annotated[int, Field(ge=0, le=9999)]
+ProgramId = Annotated[int, Field(ge=1, le=8)]
+NikText = text(32, 1)
+
+
+def b64decode(value: str) -> bytes | None:
+    try:
+        return binascii.a2b_base64(value, strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def b64(value: bytes) -> str:
+    return binascii.b2a_base64(value, newline=False).decode("ascii")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorBody(Out):
+    code: str
+    message: str
+
+
+class ErrorOut(Out):
+    error: ErrorBody
+
+
+# --- sync ----------------------------------------------------------------------------------------
+
+
+class SignedOut(Out):
+    seq: int
+    issued_at: int
+    size: int
+    signed: str = Field(description="base64 of the signed publication (COSE_Sign1)")
+
+
+class TrustListOut(Out):
+    version: int
+    issued_at: int
+    signed: str
+    root_public_key: str = Field(description="hex SEC1 point of the trust-list root (pin it on the terminal)")
+
+
+class DeltaOut(Out):
+    seq: int
+    signed: str
+
+
+class DeltasOut(Out):
+    since: int
+    seq: int
+    deltas: list[DeltaOut]
+
+
+class PendingGrantOut(Out):
+    id: int
+    card_serial: str
+    program: int
+    grant_seq: int
+    body: str
+    kid: str
+    signature: str
+
+
+class PendingStatusOut(Out):
+    id: int
+    card_serial: str
+    new_state: int
+    status_seq: int
+    body: str
+    kid: str
+    signature: str
+
+
+class PendingOut(Out):
+    grants: list[PendingGrantOut]
+    status_commands: list[PendingStatusOut]
+
+
+class AckIn(Model):
+    grants: list[Id] = Field(default_factory=list, max_length=1000)
+    status_commands: list[Id] = Field(default_factory=list, max_length=1000)
+
+
+class AckOut(Out):
+    grants: int
+    status_commands: int
+
+
+class ItemOut(Out):
+    id: str
+    kind: str
+    program: int
+    region: int
+    title: str
+    organisation: str
+    location: str
+    slots: int
+    opens_on: str
+    closes_on: str
+    details: str
+
+
+class ItemsOut(Out):
+    items: list[ItemOut]
+
+
+class RecordItemIn(Model):
+    record_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    record: B64
+    signature: B64
+    card_serial: Serial
+    terminal_id: TerminalId
+    ledger_id: text(64) | None = None
+    kind: text(32) | None = None
+    voided: bool = False
+    void_reason: text(256) | None = None
+
+
+class RecordsIn(Model):
+    records: list[RecordItemIn] = Field(max_length=2000)
+
+
+class RecordResultOut(Out):
+    record_id: str
+    result: Literal["stored", "duplicate", "flagged", "rejected"]
+    reason: str | None
+    flags: list[str]
+
+
+class RecordsOut(Out):
+    results: list[RecordResultOut]
+    stored: int
+    duplicate: int
+    flagged: int
+    rejected: int
+
+
+class VoidItemIn(Model):
+    void_id: ClientId
+    ledger_id: text(64, 1)
+    record_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None
+    reason: text(256, 1)
+    clerk_id: text(64)
+    created_at: Annotated[float, Field(ge=0, le=0xFFFFFFFF)]
+
+
+class VoidsIn(Model):
+    voids: list[VoidItemIn] = Field(max_length=2000)
+
+
+class FailureItemIn(Model):
+    event_id: ClientId
+    occurred_at: Annotated[float, Field(ge=0, le=0xFFFFFFFF)]
+    card_serial: Serial | None = None
+    program: Annotated[int, Field(ge=0, le=255)] | None = None
+    reason: text(64, 1)
+    detail: text(500) | None = None
+    clerk_id: text(64) | None = None
+
+
+class FailuresIn(Model):
+    events: list[FailureItemIn] = Field(max_length=2000)
+
+
+class InterestItemIn(Model):
+    interest_id: ClientId
+    item_id: text(32, 1)
+    card_serial: Serial
+    registered_at: Time
+    note: text(500) | None = None
+
+
+class InterestsIn(Model):
+    interests: list[InterestItemIn] = Field(max_length=2000)
+
+
+class ItemResultOut(Out):
+    id: str
+    result: Literal["stored", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+class BatchOut(Out):
+    results: list[ItemResultOut]
+    stored: int
+    duplicate: int
+    rejected: int
+
+
+# --- public --------------------------------------------------------------------------------------
+
+
+class ReceiptIn(Model):
+    payload: text(2000, 1)
+
+
+class VerdictOut(Out):
+    verdict: Literal["valid", "not_uploaded", "voided", "conflict", "invalid", "malformed"]
+    reason: str | None
+    message: str
+    record: dict[str, Any] | None
+
+
+class HealthOut(Out):
+    status: str
+    backend: str
+
+
+class CardRowOut(Out):
+    region: int
+    region_name: str
+    month: str
+    cards_issued: int
+
+
+class ProgramFiguresOut(Out):
+    region: int
+    region_name: str
+    program: int
+    program_name: str
+    month: str
+    beneficiaries: int
+    redemptions: int
+    amount: int
+    unit: str
+    refusals: dict[str, int]
+
+
+class FiguresOut(Out):
+    generated_at: int
+    year: int | None
+    cards: list[CardRowOut]
+    programs: list[ProgramFiguresOut]
+
+
+# --- admin ---------------------------------------------------------------------------------------
+
+
+class MeOut(Out):
+    actor: str
+    role: str
+    agency: str | None
+
+
+class ClerkIn(Model):
+    username: text(64, 1)
+    role: text(32, 1)
+    agency: text(16) | None = None
+
+
+class ClerkOut(Out):
+    username: str
+    role: str
+    agency: str | None
+    active: bool
+    created_at: int
+
+
+class ClerkCreatedOut(Out):
+    clerk: ClerkOut
+    token: str
+
+
+class ClerksOut(Out):
+    clerks: list[ClerkOut]
+
+
+class TerminalIn(Model):
+    terminal_id: text(8, 1)
+    site: text(128, 1)
+    region: Region
+    public_key: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{130}$")]
+    pin_reset: bool = False
+
+
+class TerminalOut(Out):
+    terminal_id: str
+    site: str
+    region: int
+    region_name: str
+    public_key: str
+    pin_reset: bool
+    active: bool
+    enrolled_at: int
+
+
+class EnrolmentOut(Out):
+    terminal: TerminalOut
+    token: str
+    certificate: str | None
+
+
+class TerminalsOut(Out):
+    terminals: list[TerminalOut]
+
+
+class NikIn(Model):
+    nik: NikText
+
+
+class NikOut(Out):
+    valid: bool
+    masked: str
+    region: int
+    region_name: str
+    district: int
+    sex: str
+    birth_date: str
+
+
+class HouseholdIn(Model):
+    kk_number: text(32, 1)
+    address: text(200)
+    welfare_decile: Annotated[int, Field(ge=1, le=10)]
+
+
+class KkIn(Model):
+    kk_number: text(32, 1)
+
+
+class EligibilityOut(Out):
+    program: int
+    source: str
+    reason: str
+    granted_at: int
+
+
+class CitizenOut(Out):
+    nik: str
+    nik_masked: bool
+    name: str
+    sex: str
+    birth_date: str | None
+    region: int
+    region_name: str
+    district: int
+    kk_number: str | None
+    occupation: str
+    eligibility: list[EligibilityOut]
+    cards: list[dict[str, Any]]
+
+
+class HouseholdOut(Out):
+    kk_number: str
+    region: int
+    region_name: str
+    address: str
+    welfare_decile: int
+    members: list[CitizenOut]
+
+
+class CitizenIn(Model):
+    nik: NikText
+    name: text(100, 1)
+    kk_number: text(32) | None = None
+    occupation: text(32, 1)
+
+
+class CitizensOut(Out):
+    citizens: list[CitizenOut]
+    total: int
+
+
+class EligibilityIn(Model):
+    nik: NikText
+    program: ProgramId
+    eligible: bool
+    reason: text(200, 1)
+
+
+class ProgramOut(Out):
+    id: int
+    code: str
+    name: str
+    agency: str
+    kind: int
+    unit: int
+    period: str
+    amount: int
+    rules: dict[str, Any]
+
+
+class ProgramsOut(Out):
+    programs: list[ProgramOut]
+
+
+class AgencyOut(Out):
+    code: str
+    name: str
+    programs: list[int]
+
+
+class AgenciesOut(Out):
+    agencies: list[AgencyOut]
+
+
+class Rules(Model):
+    min_age: Annotated[int, Field(ge=0, le=150)] | None = None
+    max_age: Annotated[int, Field(ge=0, le=150)] | None = None
+    max_decile: Annotated[int, Field(ge=1, le=10)] | None = None
+    occupations: list[text(32)] | None = Field(default=None, max_length=20)
+    sex: Literal["L", "P"] | None = None
+    regions: list[Region] | None = Field(default=None, max_length=14)
+
+
+class ProgramPatchIn(Model):
+    amount: U32 | None = None
+    period: Literal["monthly", "yearly", "once"] | None = None
+    rules: Rules | None = None
+
+
+class PeriodGrantsIn(Model):
+    valid_from: U32
+    valid_until: U32
+    amount: U32 | None = None
+
+
+class CreatedOut(Out):
+    created: int
+
+
+class ItemIn(Model):
+    kind: Literal["job", "training", "housing"]
+    region: Region
+    title: text(200, 1)
+    organisation: text(200)
+    location: text(200)
+    slots: Annotated[int, Field(ge=0, le=1_000_000)]
+    opens_on: dt.date
+    closes_on: dt.date
+    details: text(4000) = ""
+
+
+class InterestOut(Out):
+    interest_id: str
+    item_id: str
+    item_title: str
+    card_serial: str
+    holder_name: str
+    holder_nik: str
+    region: int
+    terminal_id: str
+    registered_at: int
+    note: str | None
+
+
+class InterestsOut(Out):
+    interests: list[InterestOut]
+
+
+class EntitlementOut(Out):
+    program: int
+    grant_seq: int
+    kind: int
+    unit: int
+    amount: int
+    remaining: int
+    valid_from: int
+    valid_until: int
+    delivered: bool
+
+
+class CardOut(Out):
+    serial: str
+    state: str
+    state_reason: str | None
+    status_index: int
+    region: int
+    holder_nik: str
+    holder_name: str
+    issued_at: int
+    expires_at: int
+    issuer_kid: str
+    replaces: str | None
+    replaced_by: str | None
+    entitlements: list[EntitlementOut]
+
+
+class ReasonIn(Model):
+    reason: text(200, 1)
+
+
+class IssuerKeyOut(Out):
+    kid: str
+    generation: int
+    public_key: str
+    issue_from: int
+    issue_until: int | None
+    verify_until: int | None
+
+
+class IssuerKeysOut(Out):
+    keys: list[IssuerKeyOut]
+
+
+class RotateIn(Model):
+    overlap_days: Annotated[int, Field(ge=0, le=3650)] = 30
+
+
+class FlagOut(Out):
+    id: int
+    card_serial: str
+    kind: str
+    record_id: str
+    other_record_id: str | None
+    detail: str
+    created_at: int
+    resolved: bool
+    resolved_by: str | None
+    resolution_note: str | None
+
+
+class FlagsOut(Out):
+    flags: list[FlagOut]
+
+
+class NoteIn(Model):
+    note: text(500, 1)
+
+
+class AuditEntryOut(Out):
+    id: int
+    at: int
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+class AuditOut(Out):
+    entries: list[AuditEntryOut]

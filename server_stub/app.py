@@ -1,0 +1,110 @@
+"""The app factory: ``create_app(settings)`` wires the database, migrations, keys and the routers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from server_stub import db
+from server_stub.api import admin, public, sync
+from server_stub.api.deps import AppState
+from server_stub.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
+from server_stub.keys import KeyRing
+from server_stub.services.context import Ctx
+from server_stub.services.reference import ensure_reference_data
+from server_stub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATUS = {NotFound: 404, Conflict: 409, Unauthorized: 401, Forbidden: 403}
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def _error(status: int, code: str, message: str, **extra: object) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status, headers=headers)
+
+
+def _domain_status(err: DomainError) -> int:
+    for cls, status in STATUS.items():
+        if isinstance(err, cls):
+            return status
+    return 422
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return str(value)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    clock: Callable[[], int] | None = None,
+) -> FastAPI:
+    """``sessions`` replaces the engine's session factory (tests join an outer transaction with it);
+    ``clock`` (Unix seconds) replaces the wall clock."""
+    settings = settings or Settings.from_env()
+    if not settings.admin_token:
+        settings = settings.with_(admin_token=secrets.token_urlsafe(24))
+        log.warning("no KHBS_ADMIN_TOKEN set: generated admin token %s", settings.admin_token)
+    if sessions is None:
+        engine = db.make_engine(settings)
+        if settings.run_migrations:
+            db.migrate(engine)
+        sessions = db.session_factory(engine)
+    keys = KeyRing(settings.key_seed)
+    with sessions() as session:
+        ensure_reference_data(Ctx(session=session, settings=settings, keys=keys, clock=clock or now))
+        session.commit()
+
+    app = FastAPI(
+        title="KHBS registration server",
+        version="1",
+        description="Central registration server of Kartu Huma Betang Sejahtera. See server_stub/API.md.",
+    )
+    app.state.khbs = AppState(settings=settings, sessions=sessions, keys=keys, clock=clock or now)
+    app.include_router(public.router)
+    app.include_router(sync.router)
+    app.include_router(admin.router)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, err: DomainError) -> JSONResponse:
+        extra = {k: _json_safe(v) for k, v in err.extra.items()}
+        return _error(_domain_status(err), err.code, err.message, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, err: RequestValidationError) -> JSONResponse:
+        details = [
+            {
+                "loc": _json_safe(list(e.get("loc", ()))),
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type")),
+            }
+            for e in err.errors()
+        ]
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"][1:]) or "body"  # type: ignore[index]
+        return _error(422, "validation", f"{where}: {first['msg']}", details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, err: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(err.status_code, "http_error")
+        return _error(err.status_code, code, str(err.detail))
+
+    return app

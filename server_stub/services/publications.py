@@ -1,0 +1,291 @@
+"""What the server publishes for terminals: the signed trust list, the signed status list (snapshot and
+sequence-numbered deltas, ``terminal.statuslist``), and the pending grants / status commands per card.
+
+Every publication is a pure function of the database at a sequence number, signed deterministically
+(RFC 6979), so the same ``seq`` always gives the same bytes — terminals refuse "same seq, other content".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from card_applet_spec import constants as c
+from card_applet_spec.credential import key_id
+from server_stub.errors import Conflict, Invalid
+from server_stub.models import Card, Grant, StatusChange, StatusCommand, StatusDeltaRow, Terminal
+from server_stub.repositories import counters
+from server_stub.services.context import Ctx
+from server_stub.services.issuer import keys as issuer_keys
+from terminal.statuslist import build_delta, build_snapshot, new_status_list, set_status
+from terminal.trust import (
+    MAX_UINT,
+    IssuerKeyEntry,
+    StatusListKey,
+    TerminalEntry,
+    TrustList,
+    sec1_point,
+    sign_trust_list,
+)
+
+MAX_PENDING = 5000
+
+
+# --- trust list ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Published:
+    seq: int
+    issued_at: int
+    size: int
+    signed: bytes
+
+
+def build_trust_list(ctx: Ctx) -> TrustList:
+    s = ctx.session
+    seq = counters.current(s, counters.TRUST_VERSION)
+    issued_at = counters.current(s, counters.TRUST_CHANGED_AT)
+    issuers = tuple(
+        IssuerKeyEntry(
+            kid=bytes.fromhex(k.kid),
+            point=k.point,
+            issue_from=k.issue_from,
+            issue_until=MAX_UINT if k.issue_until is None else k.issue_until,
+            verify_until=MAX_UINT if k.verify_until is None else k.verify_until,
+        )
+        for k in issuer_keys(ctx)
+    )
+    status_public = ctx.keys.status_list_key.public_key()
+    terminals = tuple(
+        TerminalEntry(
+            terminal_id=t.id,
+            point=t.public_key,
+            roles=int(c.TerminalRole.PIN_RESET) if t.pin_reset else 0,
+            site=t.site,
+            region=t.region,
+        )
+        for t in s.scalars(select(Terminal).where(Terminal.active.is_(True)).order_by(Terminal.id))
+    )
+    return TrustList(
+        seq=seq,
+        issued_at=issued_at,
+        issuers=issuers,
+        status_list_key=StatusListKey(key_id(status_public), sec1_point(status_public)),
+        terminals=terminals,
+    )
+
+
+def trust_list(ctx: Ctx) -> Published:
+    tl = build_trust_list(ctx)
+    return Published(tl.seq, tl.issued_at, len(tl.terminals), sign_trust_list(tl, ctx.keys.trust_root_key))
+
+
+def trust_root_public_point(ctx: Ctx) -> bytes:
+    return sec1_point(ctx.keys.trust_root_key.public_key())
+
+
+# --- status list ---------------------------------------------------------------------------------
+
+
+def latest_step(ctx: Ctx) -> StatusDeltaRow | None:
+    return ctx.session.scalars(select(StatusDeltaRow).order_by(StatusDeltaRow.seq.desc()).limit(1)).first()
+
+
+def new_step(ctx: Ctx, size: int | None = None) -> StatusDeltaRow:
+    """The next status step (call with the status-list sequence counter locked by ``advance``)."""
+    seq = counters.advance(ctx.session, counters.STATUS_SEQ)
+    previous = latest_step(ctx)
+    current_size = previous.size if previous is not None else 0
+    row = StatusDeltaRow(seq=seq, size=max(current_size, size or 0), issued_at=ctx.now(), signed=None)
+    ctx.session.add(row)
+    ctx.session.flush()
+    return row
+
+
+def ensure_size(ctx: Ctx, needed: int) -> None:
+    """Grow the published list (in blocks) so index ``needed - 1`` is in it."""
+    previous = latest_step(ctx)
+    if previous is not None and previous.size >= needed:
+        return
+    block = ctx.settings.status_growth_block
+    new_step(ctx, size=-(-needed // block) * block)
+
+
+def heartbeat(ctx: Ctx) -> None:
+    """Refresh the data's age: an empty step when the newest is older than the heartbeat interval."""
+    previous = latest_step(ctx)
+    if previous is not None and ctx.now() - previous.issued_at < ctx.settings.status_heartbeat_s:
+        return
+    # lock the sequence counter, then look again: a concurrent request may have just done it
+    counters.lock(ctx.session, counters.STATUS_SEQ)
+    previous = latest_step(ctx)
+    if previous is None or ctx.now() - previous.issued_at >= ctx.settings.status_heartbeat_s:
+        new_step(ctx)
+
+
+_snapshot_cache: dict[tuple[int, int, int, bytes], bytes] = {}
+_snapshot_lock = threading.Lock()
+
+
+def status_snapshot(ctx: Ctx) -> Published:
+    step = latest_step(ctx)
+    if step is None:
+        seq, size, issued_at = 0, 0, 0
+    else:
+        seq, size, issued_at = step.seq, step.size, step.issued_at
+    bits = new_status_list(size)
+    rows = ctx.session.execute(
+        select(StatusChange.status_index, StatusChange.value)
+        .where(StatusChange.seq <= seq)
+        .order_by(StatusChange.seq, StatusChange.id)
+    )
+    for index, value in rows:
+        set_status(bits, index, value)
+    key = (seq, issued_at, size, hashlib.sha256(bits).digest())
+    with _snapshot_lock:
+        blob = _snapshot_cache.get(key)
+    if blob is None:
+        blob = build_snapshot(
+            bits,
+            seq,
+            issued_at=issued_at,
+            list_id=ctx.settings.status_list_id,
+            key=ctx.keys.status_list_key,
+            size=size,
+        )
+        with _snapshot_lock:
+            if len(_snapshot_cache) > 32:
+                _snapshot_cache.clear()
+            _snapshot_cache[key] = blob
+    return Published(seq, issued_at, size, blob)
+
+
+def signed_delta(ctx: Ctx, step: StatusDeltaRow) -> bytes:
+    if step.signed is None:
+        changes: dict[int, int] = {}
+        for index, value in ctx.session.execute(
+            select(StatusChange.status_index, StatusChange.value)
+            .where(StatusChange.seq == step.seq)
+            .order_by(StatusChange.id)
+        ):
+            changes[index] = value  # the last change of an index in one step wins
+        step.signed = build_delta(
+            changes,
+            step.seq - 1,
+            size=step.size,
+            issued_at=step.issued_at,
+            list_id=ctx.settings.status_list_id,
+            key=ctx.keys.status_list_key,
+        )
+    return step.signed
+
+
+def status_deltas(ctx: Ctx, since: int, limit: int = 10_000) -> tuple[int, list[tuple[int, bytes]]]:
+    """(current seq, [(seq, signed delta)] for since < seq <= current)."""
+    if since < 0:
+        raise Invalid("since must be >= 0")
+    step = latest_step(ctx)
+    current = step.seq if step is not None else 0
+    if since > current:
+        raise Conflict(
+            f"since={since} is ahead of the server (seq {current}): fetch a snapshot", code="ahead_of_server"
+        )
+    rows = list(
+        ctx.session.scalars(
+            select(StatusDeltaRow).where(StatusDeltaRow.seq > since).order_by(StatusDeltaRow.seq).limit(limit)
+        )
+    )
+    out = [(r.seq, signed_delta(ctx, r)) for r in rows]
+    ctx.session.flush()
+    return (rows[-1].seq if rows and len(rows) == limit else current), out
+
+
+# --- pending grants and status commands ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingGrant:
+    id: int
+    card_serial: str
+    program: int
+    grant_seq: int
+    body: bytes
+    kid: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class PendingStatus:
+    id: int
+    card_serial: str
+    new_state: int
+    status_seq: int
+    body: bytes
+    kid: bytes
+    signature: bytes
+
+
+def pending(
+    ctx: Ctx, *, serials: Sequence[str] | None, region: int | None
+) -> tuple[list[PendingGrant], list[PendingStatus]]:
+    """Undelivered grants and the latest unacknowledged status command of each card asked for."""
+    if serials is not None:
+        card_filter = Grant.card_serial.in_(serials)
+        status_filter = StatusCommand.card_serial.in_(serials)
+    else:
+        in_region = select(Card.serial).where(Card.region == region)
+        card_filter = Grant.card_serial.in_(in_region)
+        status_filter = StatusCommand.card_serial.in_(in_region)
+    grants = [
+        PendingGrant(
+            g.id, g.card_serial, g.program_id, g.grant_seq, g.body, bytes.fromhex(g.kid), g.signature
+        )
+        for g in ctx.session.scalars(
+            select(Grant)
+            .where(card_filter, Grant.delivered.is_(False))
+            .order_by(Grant.card_serial, Grant.program_id, Grant.grant_seq)
+            .limit(MAX_PENDING)
+        )
+    ]
+    latest: dict[str, StatusCommand] = {}
+    for cmd in ctx.session.scalars(
+        select(StatusCommand)
+        .where(status_filter, StatusCommand.acked.is_(False))
+        .order_by(StatusCommand.card_serial, StatusCommand.status_seq)
+        .limit(MAX_PENDING)
+    ):
+        latest[cmd.card_serial] = cmd
+    commands = [
+        PendingStatus(
+            s.id, s.card_serial, s.new_state, s.status_seq, s.body, bytes.fromhex(s.kid), s.signature
+        )
+        for s in latest.values()
+    ]
+    return grants, commands
+
+
+def acknowledge(ctx: Ctx, *, grant_ids: Sequence[int], status_ids: Sequence[int]) -> tuple[int, int]:
+    """Mark grants as loaded / status commands as applied (older commands of the card too)."""
+    n_grants = 0
+    if grant_ids:
+        n_grants = ctx.session.execute(
+            update(Grant).where(Grant.id.in_(grant_ids), Grant.delivered.is_(False)).values(delivered=True)
+        ).rowcount
+    n_status = 0
+    for cmd in ctx.session.scalars(select(StatusCommand).where(StatusCommand.id.in_(status_ids))):
+        n_status += ctx.session.execute(
+            update(StatusCommand)
+            .where(
+                StatusCommand.card_serial == cmd.card_serial,
+                StatusCommand.status_seq <= cmd.status_seq,
+                StatusCommand.acked.is_(False),
+            )
+            .values(acked=True)
+        ).rowcount
+    ctx.session.flush()
+    return int(n_grants or 0), int(n_status or 0)

@@ -1,0 +1,81 @@
+"""Server settings: one frozen dataclass, read from ``KHBS_*`` environment variables by ``from_env``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import platformdirs
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8620
+#: Demo-only key seed: production sets KHBS_KEY_SEED (or, later, an HSM) and a real admin token.
+DEMO_KEY_SEED = "khbs-demo-issuer"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("kartu-huma-betang", appauthor=False)) / "server"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server needs. ``database_url`` empty means a SQLite file under ``data_dir``."""
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str = ""
+    admin_token: str = ""
+    key_seed: str = DEMO_KEY_SEED
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    #: Suspend a card automatically when ingest flags it as a clone (counter conflict / regression).
+    auto_suspend_on_flag: bool = False
+    #: Two records of one card at terminals in different regencies closer than this: "two places".
+    two_places_window_s: int = 2 * 3600
+    #: Terminal clocks may disagree this much before counter order vs. time order is suspicious.
+    clock_tolerance_s: int = 15 * 60
+    #: Validity of a card credential from issuance.
+    credential_validity_days: int = 5 * 365
+    #: Validity of a terminal PIN-reset certificate.
+    terminal_cert_days: int = 365
+    #: A terminal asking for status data older than this gets a fresh (empty) delta: the data's age.
+    status_heartbeat_s: int = 3600
+    #: The status list grows in blocks of this many indices (one empty delta per block, not per card).
+    status_growth_block: int = 1024
+    status_list_id: str = "KHBS-62"
+    run_migrations: bool = True
+    echo_sql: bool = False
+
+    @property
+    def url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'khbs-server.sqlite3'}"
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.url.startswith("postgresql") else "sqlite"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = dict(os.environ if env is None else env)
+        base = cls()
+
+        def flag(name: str, default: bool) -> bool:
+            value = e.get(name)
+            return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+        return cls(
+            data_dir=Path(e["KHBS_DATA_DIR"]) if e.get("KHBS_DATA_DIR") else base.data_dir,
+            database_url=e.get("KHBS_DATABASE_URL", ""),
+            admin_token=e.get("KHBS_ADMIN_TOKEN", ""),
+            key_seed=e.get("KHBS_KEY_SEED", DEMO_KEY_SEED),
+            host=e.get("KHBS_HOST", DEFAULT_HOST),
+            port=int(e.get("KHBS_PORT", DEFAULT_PORT)),
+            auto_suspend_on_flag=flag("KHBS_AUTO_SUSPEND", False),
+            two_places_window_s=int(e.get("KHBS_TWO_PLACES_WINDOW_S", base.two_places_window_s)),
+            clock_tolerance_s=int(e.get("KHBS_CLOCK_TOLERANCE_S", base.clock_tolerance_s)),
+        )
