@@ -74,20 +74,18 @@ class SyncClient:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 15.0,
+        http: httpx.Client | None = None,
     ) -> None:
-        self.http = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout,
-            transport=transport,
-        )
+        """``http``: an existing client to use (e.g. an in-process test client); base_url is then its own."""
+        self.http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        self.headers = {"Authorization": f"Bearer {token}"}
 
     def close(self) -> None:
         self.http.close()
 
     def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         try:
-            response = self.http.request(method, path, **kw)
+            response = self.http.request(method, path, headers=self.headers, **kw)
         except httpx.HTTPError as exc:
             raise SyncError("unreachable", f"server unreachable: {exc}") from exc
         if response.status_code >= 400:
@@ -336,7 +334,10 @@ class Syncer:
         results = body.get("results")
         if not isinstance(results, list):
             raise SyncError("bad_response", "results: expected a list")
-        return {str(r.get(id_key)): str(r.get("result")) for r in results if isinstance(r, dict)}
+        # each result names its item by the item's own id key, or by "id" (the server's batch form)
+        return {
+            str(r.get(id_key, r.get("id"))): str(r.get("result")) for r in results if isinstance(r, dict)
+        }
 
     def _push(
         self,
