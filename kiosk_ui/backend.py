@@ -7,7 +7,6 @@ No Qt here. :func:`build_demo_backend` is the ONE place that builds the embedded
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -18,12 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from card_applet_spec import constants as c
 from card_applet_spec.reference_card import CardTorn
 from terminal.app import KhbsTerminal
 from terminal.card.connection import ApduCard
-from terminal.entitlements import WIB
-from terminal.personalise import DEFAULT_UNIT
 from terminal.readers import CardReaders, DemoReaders
 from terminal.receipt import (
     STATUS_UNKNOWN,
@@ -35,7 +31,6 @@ from terminal.receipt import (
     PrinterStatus,
     ReceiptPrinter,
     RedemptionReceipt,
-    build_report,
     render_receipt_lines,
     render_report_lines,
 )
@@ -139,23 +134,8 @@ def printer_state(printer: ReceiptPrinter | None) -> tuple[str, str | None]:
 
 
 def end_of_day_report(backend: Backend, clerk: str = "") -> EndOfDayReport:
-    """The printable end-of-day report from the facade's day totals (the facade has none of its own)."""
-    terminal = backend.terminal
-    totals = terminal.end_of_day()
-    counter = terminal.redemption.counter
-    units = {int(p): int(DEFAULT_UNIT[c.Program(p)]) for p in totals.per_program}
-    return build_report(
-        day=totals.date,
-        site=counter.site,
-        terminal_id=counter.terminal_id,
-        printed_at=dt.datetime.fromtimestamp(terminal.clock(), WIB),
-        per_program=totals.per_program,
-        units=units,
-        refusals=totals.refusals,
-        clerk=clerk,
-        voids=totals.voids,
-        receipts_pending=terminal.status().receipts_pending,
-    )
+    """The printable end-of-day report (built by the facade)."""
+    return backend.terminal.end_of_day_report()
 
 
 # -- the backend ---------------------------------------------------------------------------------------

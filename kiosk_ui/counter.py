@@ -9,7 +9,6 @@ the printer, the data age / last sync and what is waiting to be uploaded.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -1199,7 +1198,7 @@ class CounterWindow(QWidget):
         self._header_context()
 
     def _header_context(self) -> None:
-        counter = self.terminal.redemption.counter
+        counter = self.terminal.counter
         if self.clerk is None:
             self.header.context.setText(counter.terminal_id)
         else:
@@ -1228,10 +1227,7 @@ class CounterWindow(QWidget):
                 self.login.retranslate()
                 return
             self.clerk = clerk
-            redemption = self.terminal.redemption
-            redemption.counter = dataclasses.replace(
-                redemption.counter, clerk_id=clerk.clerk_id, clerk_name=clerk.name
-            )
+            self.terminal.login(clerk.clerk_id, clerk.name)
             self.login.clear()
             self._header_context()
             self.go_home()
@@ -1266,10 +1262,10 @@ class CounterWindow(QWidget):
         self._forget_holder()
         self.home.say(None)
         self.show_screen("reading")
-        redemption, link = self.terminal.redemption, self.link
+        terminal, link = self.terminal, self.link
 
         def read() -> tuple[TapResult, ReconcileReport]:
-            return redemption.tap(link.open(event))
+            return terminal.tap_and_settle(link.open(event))
 
         self.jobs.submit(read, self._tapped, self._failed)
 
@@ -1410,12 +1406,7 @@ class CounterWindow(QWidget):
             self._failed(exc)
 
         def run() -> Redemption:
-            try:
-                return terminal.redeem(link.current(), program, amount, pin)
-            except RedemptionRefused as exc:
-                if exc.reason in ("revocation_data_stale", "no_revocation_data"):
-                    exc.data_age_s = terminal.status().data_age_s  # type: ignore[attr-defined]  # say how old
-                raise
+            return terminal.redeem(link.current(), program, amount, pin)
 
         self.jobs.submit(run, done, failed)
 

@@ -104,9 +104,7 @@ def refusal_for_error(exc: BaseException) -> RefusalInfo:
         except ValueError:
             return RefusalInfo(Refusal.SYSTEM_ERROR, detail=detail)
         kind = _BY_REASON.get(reason, Refusal.UNKNOWN_CARD)
-        # the counter attaches the terminal's data age to a refusal for stale data (see counter.py)
-        age = getattr(exc, "data_age_s", None)
-        return RefusalInfo(kind, reason, age if isinstance(age, int | float) else None, detail=detail)
+        return RefusalInfo(kind, reason, exc.data_age_s, detail=detail)
     if isinstance(exc, WrongStateError):
         return RefusalInfo(Refusal.REVOKED_OR_BLOCKED, detail=detail)
     if isinstance(exc, MalformedResponseError) and "match" in str(exc):

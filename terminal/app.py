@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes
@@ -23,8 +23,9 @@ from terminal.card.errors import MalformedResponseError
 from terminal.card.session import KhbsSession, PersonalData, PinStatus, TerminalCert
 from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind, Interest
 from terminal.entitlements import WIB
-from terminal.ledger import DayTotals, Entry, Ledger
-from terminal.redeem import Redemption, RedemptionService
+from terminal.ledger import DayTotals, Entry, Ledger, ReconcileReport
+from terminal.receipt import EndOfDayReport, build_report
+from terminal.redeem import Counter, Redemption, RedemptionService
 from terminal.tap import TapResult
 from terminal.verify import verify_tx
 
@@ -92,6 +93,12 @@ class KhbsTerminal:
         result, _ = self.redemption.tap(session, program)
         return result
 
+    def tap_and_settle(
+        self, session: KhbsSession, program: int | None = None
+    ) -> tuple[TapResult, ReconcileReport]:
+        """As :meth:`tap`, also saying which interrupted redemptions of this card were settled and how."""
+        return self.redemption.tap(session, program)
+
     def history(self, session: KhbsSession, tap: TapResult) -> list[TxRecord]:
         """The card's own signed log (newest first); records that fail verification are left out."""
         cred = tap.result.credential
@@ -127,6 +134,14 @@ class KhbsTerminal:
         )
 
     # -- clerk counter ---------------------------------------------------------------------------
+    def login(self, clerk_id: str, clerk_name: str = "") -> None:
+        """The clerk now at this counter: every later redemption, void and failure carries their id."""
+        self.redemption.counter = replace(self.redemption.counter, clerk_id=clerk_id, clerk_name=clerk_name)
+
+    @property
+    def counter(self) -> Counter:
+        return self.redemption.counter
+
     def redeem(self, session: KhbsSession, program: int, amount: int, pin: str) -> Redemption:
         return self.redemption.redeem(session, program, amount, pin)
 
@@ -153,6 +168,21 @@ class KhbsTerminal:
     def end_of_day(self, day: dt.date | None = None) -> DayTotals:
         day = day or dt.datetime.fromtimestamp(self.clock(), WIB).date()
         return self.ledger.day_totals(day, WIB)
+
+    def end_of_day_report(self, day: dt.date | None = None) -> EndOfDayReport:
+        """The end-of-day report (totals per program, refusals by reason) as it is shown and printed."""
+        totals = self.end_of_day(day)
+        return build_report(
+            day=totals.date,
+            site=self.counter.site,
+            terminal_id=self.counter.terminal_id,
+            printed_at=dt.datetime.fromtimestamp(self.clock(), WIB),
+            per_program=totals.per_program,
+            refusals=totals.refusals,
+            clerk=self.counter.clerk_name or self.counter.clerk_id,
+            voids=totals.voids,
+            receipts_pending=len(self.ledger.receipts_pending()),
+        )
 
     def status(self) -> TerminalStatus:
         now = self.clock()

@@ -30,6 +30,7 @@ from terminal.receipt import PrinterError, ReceiptPrinter, receipt_from_entry, r
 from terminal.redeem import Counter, PrintFailed, ReceiptSink, RedemptionService
 from terminal.revocation import FreshnessPolicy, RevocationCache
 from terminal.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
+from terminal.sync import SyncStateStore
 from terminal.trust import (
     IssuerKeyEntry,
     StatusListKey,
@@ -284,6 +285,7 @@ class DemoWorld:
         self.engine = make_engine(self.data_dir / "terminal.db")
         self.trust = TrustStore(self.engine)
         self.revocation = RevocationCache(self.engine)
+        self.sync_state = SyncStateStore(self.engine)
 
     # -- provisioning ---------------------------------------------------------------------------
     def trust_list(self, now: int) -> TrustList:
@@ -321,6 +323,7 @@ class DemoWorld:
         elif (self.revocation.issued_at or 0) < now:
             delta = build_delta({}, seq, size=LIST_SIZE, issued_at=now, list_id=LIST_ID, key=STATUS_KEY)
             self.revocation.apply_delta(delta, STATUS_KEY.public_key(), fetched_at=now)
+        self.sync_state.record("demo_publisher", now, None)  # the embedded "centre" counts as a sync
         catalogue = Catalogue(self.engine)
         for kind in CatalogueKind:
             if catalogue.version(kind) is None:
@@ -382,6 +385,7 @@ class DemoWorld:
             service,
             Catalogue(self.engine, clock=self.clock),
             revocation=self.revocation,
+            sync_state=self.sync_state,
             pin_resetter=resetter,
             clock=self.clock,
         )

@@ -70,10 +70,13 @@ class Counter:
 class RedemptionRefused(Exception):
     """Nothing was debited; ``reason`` is the failure code stored in the ledger."""
 
-    def __init__(self, reason: str, detail: str, *, tries_left: int | None = None) -> None:
+    def __init__(
+        self, reason: str, detail: str, *, tries_left: int | None = None, data_age_s: float | None = None
+    ) -> None:
         self.reason = reason
         self.detail = detail
         self.tries_left = tries_left
+        self.data_age_s = data_age_s  # how old the revocation data was, for "data too old" refusals
         super().__init__(f"{reason}: {detail}")
 
 
@@ -149,7 +152,14 @@ class RedemptionService:
 
     # -- redeem -----------------------------------------------------------------------------------
     def _refuse(
-        self, reason: str, detail: str, serial: bytes | None, program: int, **kw: int | None
+        self,
+        reason: str,
+        detail: str,
+        serial: bytes | None,
+        program: int,
+        *,
+        tries_left: int | None = None,
+        data_age_s: float | None = None,
     ) -> NoReturn:
         self.ledger.record_failure(
             reason,
@@ -159,7 +169,7 @@ class RedemptionService:
             program=program,
             clerk_id=self.counter.clerk_id,
         )
-        raise RedemptionRefused(reason, detail, tries_left=kw.get("tries_left"))
+        raise RedemptionRefused(reason, detail, tries_left=tries_left, data_age_s=data_age_s)
 
     def _check_entitlement(self, tap: TapResult, program: int, amount: int) -> Entitlement:
         serial = tap.card_serial
@@ -183,7 +193,9 @@ class RedemptionService:
         serial = tap.card_serial
         if tap.verdict is not Verdict.VALID or tap.auth is None or tap.raw_credential is None:
             reason = tap.result.reason.value if tap.result.reason else tap.verdict.value
-            self._refuse(reason, tap.result.detail or reason, serial, program)
+            self._refuse(
+                reason, tap.result.detail or reason, serial, program, data_age_s=tap.result.data_age_s
+            )
         assert tap.auth is not None and tap.raw_credential is not None and serial is not None
         ent = self._check_entitlement(tap, program, amount)
         try:
