@@ -71,6 +71,19 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("readers", help="list PC/SC readers")
 
+    issue = sub.add_parser("issue", help="issuance station: personalise blank cards for registered citizens")
+    where = issue.add_mutually_exclusive_group(required=True)
+    where.add_argument("--reader", help="PC/SC reader holding the blank card (batch: put each card in turn)")
+    where.add_argument("--card-dir", type=Path, help="write reference-card files here (one per citizen)")
+    issue.add_argument("--nik", help="the citizen's NIK (registered at the server)")
+    issue.add_argument("--pin", help="initial PIN (default: prompted)")
+    issue.add_argument("--batch", type=Path, help="CSV file with lines nik,pin: issue them all")
+    issue.add_argument("--reissue", metavar="OLD_SERIAL", help="replace a lost/stolen card (old one revoked)")
+    issue.add_argument("--reason", default="hilang / lost", help="reason recorded for a reissue")
+    issue.add_argument("--database-url", default="", help="server database (default: its SQLite file)")
+    issue.add_argument("--server-data-dir", type=Path, default=None, help="server data directory")
+    issue.add_argument("--json", action="store_true")
+
     server = sub.add_parser("server", help="run the central registration server")
     server.add_argument("server_args", nargs=argparse.REMAINDER)
     return p
@@ -399,6 +412,84 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     return int(kiosk_main([*extra, *args.ui_args]))
 
 
+def _progress_bar(p: Any) -> None:
+    width = 30
+    filled = width * p.done // max(p.total, 1)
+    state = f"ok {p.serial}" if p.ok else f"GAGAL / FAILED: {p.error}"
+    print(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total} {p.nik_masked} {state}",
+        file=sys.stderr,
+        end="\n" if p.done == p.total or not p.ok else "",
+        flush=True,
+    )
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    import csv
+    import getpass
+
+    from server_stub.issuance import IssuanceError, IssuanceStation, IssueJob
+    from server_stub.settings import Settings
+
+    settings = Settings.from_env()
+    if args.database_url:
+        settings = settings.with_(database_url=args.database_url)
+    if args.server_data_dir:
+        settings = settings.with_(data_dir=args.server_data_dir)
+    station = IssuanceStation(settings)
+
+    def connector(nik: str) -> Any:
+        if args.reader:
+            from drivers.pcsc import connect
+
+            return lambda: connect(args.reader, timeout=120.0)  # the operator puts the next card on
+        from card_applet_spec.reference_card import CardTorn, FileStore, ReferenceCard
+        from terminal.card.connection import InProcessConnection
+
+        args.card_dir.mkdir(parents=True, exist_ok=True)
+        return lambda: InProcessConnection(
+            ReferenceCard(FileStore(args.card_dir / f"{nik}.card")), (CardTorn,)
+        )
+
+    if args.batch:
+        with args.batch.open(newline="") as f:
+            rows = [r for r in csv.reader(f) if r and not r[0].startswith("#")]
+        jobs = [IssueJob(connector(nik.strip()), nik.strip(), pin.strip()) for nik, pin, *_ in rows]
+        outcomes = station.issue_batch(jobs, progress=_progress_bar)
+        failed = [o for o in outcomes if o.error]
+        _print(
+            args,
+            f"{len(outcomes) - len(failed)} issued, {len(failed)} failed",
+            {
+                "issued": [o.result.serial for o in outcomes if o.result],
+                "failed": [{"nik_masked": o.nik_masked, "error": str(o.error)} for o in failed],
+            },
+        )
+        return EXIT_OK if not failed else EXIT_INVALID
+    if not args.nik and not args.reissue:
+        print("error: --nik, --reissue or --batch is needed", file=sys.stderr)
+        return EXIT_USAGE
+    pin = args.pin or getpass.getpass("PIN awal / initial PIN: ")
+    connection = connector(args.nik or args.reissue)()
+    try:
+        if args.reissue:
+            result = station.reissue(connection, old_serial=args.reissue, pin=pin, reason=args.reason)
+        else:
+            result = station.issue(connection, nik=args.nik, pin=pin)
+    except IssuanceError as err:
+        _print(args, f"GAGAL / FAILED: {err.code}: {err}", {"result": "failed", "code": err.code})
+        return EXIT_INVALID
+    finally:
+        connection.close()
+    _print(
+        args,
+        f"Kartu {result.serial} siap / card ready"
+        + (f" (replaces {result.replaced})" if result.replaced else ""),
+        {"result": "issued", "serial": result.serial, "replaced": result.replaced},
+    )
+    return EXIT_OK
+
+
 def cmd_server(args: argparse.Namespace) -> int:
     from server_stub.__main__ import main as server_main
 
@@ -416,6 +507,7 @@ COMMANDS = {
     "sync": cmd_sync,
     "readers": cmd_readers,
     "server": cmd_server,
+    "issue": cmd_issue,
 }
 
 
