@@ -205,6 +205,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         shutil.rmtree(data_dir)
     args.data_dir = data_dir
     world = _world(args)
+    import os
+
+    display = any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+    if not args.headless and not display:
+        print("No display: reading the demo cards headless (for the window: xvfb-run -a kartu demo).\n")
+        args.headless = True
     if not args.headless:
         from kiosk_ui import main as kiosk_main
 
