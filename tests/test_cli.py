@@ -97,3 +97,34 @@ def test_unknown_when_revocation_data_is_old(data_dir: Path, capsys: pytest.Capt
 
     result = terminal.tap(KhbsSession(InProcessConnection(world.card("siti"))), 1)
     assert result.verdict.value == "unknown"
+
+
+def test_verify_receipt_offline(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from terminal.demo import DemoWorld
+    from terminal.receipt_qr import encode_qr_payload
+
+    assert (
+        run(
+            data_dir,
+            "redeem",
+            "--demo-card",
+            "darto",
+            "--program",
+            "6",
+            "--amount",
+            "500000",
+            "--pin",
+            "123456",
+        )
+        == EXIT_OK
+    )
+    capsys.readouterr()
+    entry = DemoWorld(data_dir).terminal().ledger.entries()[0]
+    assert entry.record is not None and entry.signature is not None
+    payload = encode_qr_payload(entry.credential, entry.record, entry.signature)
+    assert run(data_dir, "verify-receipt", payload, "--json") == EXIT_OK
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["valid"], doc["amount"], doc["nik_masked"]) == (True, 500_000, "6211********0004")
+    tampered = payload[:-8] + ("A" if payload[-8] != "A" else "B") + payload[-7:]
+    assert run(data_dir, "verify-receipt", tampered, "--json") == EXIT_INVALID
+    assert json.loads(capsys.readouterr().out)["valid"] is False
