@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -70,9 +71,9 @@ def event_to_paint(taps: int) -> list[float]:
     from kiosk_ui.i18n import Language
     from kiosk_ui.kiosk import KioskWindow
 
-    def spin_until(predicate: object, timeout: float = 10.0) -> None:
+    def spin_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
-        while not predicate():  # type: ignore[operator]
+        while not predicate():
             if time.monotonic() > deadline:
                 raise TimeoutError("kiosk did not respond")
             loop = QEventLoop()
@@ -87,6 +88,10 @@ def event_to_paint(taps: int) -> list[float]:
         window.resize(1280, 800)
         window.show()
         window.start()
+
+        def more_latencies_than(n: int) -> Callable[[], bool]:
+            return lambda: len(window.latencies_ms) > n
+
         try:
             spin_until(lambda: window.bridge.last is not None)
             card = backend.card("siti")
@@ -95,7 +100,7 @@ def event_to_paint(taps: int) -> list[float]:
             for _ in range(taps + 1):  # the first tap warms caches (icons, fonts): not counted
                 before = len(window.latencies_ms)
                 demo.tap(card.card, torn=card.torn)
-                spin_until(lambda b=before: len(window.latencies_ms) > b)  # type: ignore[misc]
+                spin_until(more_latencies_than(before))
                 demo.remove()
                 spin_until(lambda: window.current == "attract")
         finally:

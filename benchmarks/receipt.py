@@ -82,11 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         raster = Dummy(profile=MODEL_80MM.profile)
         raster.qr(receipt.qr_payload, ec=QR_ECLEVEL_M, size=MODEL_80MM.qr_module, native=False)
 
-        with SerialPrinterEmulator(Path(tmp)) as emu:
+        emu = SerialPrinterEmulator(Path(tmp))  # not ``as``: PrinterEmulator.__enter__ loses the subclass
+        with emu:
             serial = open_serial_printer(emu.port, baudrate=BAUD_FAST)
             serial_times = _time_prints(emu, serial, args.runs)
             serial.close()
-        with TcpPrinterEmulator() as tcp:
+        tcp = TcpPrinterEmulator()
+        with tcp:
             network = network_printer(tcp.host, tcp.port)
             tcp_times = _time_prints(tcp, network, args.runs)
             network.close()

@@ -204,7 +204,7 @@ class Link(Protocol):
     def drop(self) -> None: ...
 
 
-class QuietSerial(Serial):  # type: ignore[misc]
+class QuietSerial(Serial):  # type: ignore[misc]  # python-escpos has no stubs: subclassing Any
     """python-escpos's Serial whose close() does not flush: its flush (tcdrain) raises or hangs when the
     printer is gone or stalled — and Escpos.__del__ calls close() at garbage collection."""
 
@@ -323,7 +323,7 @@ class NetworkLink:
         self.printer._device = False
 
 
-class QuietUsb(Usb):  # type: ignore[misc]
+class QuietUsb(Usb):  # type: ignore[misc]  # python-escpos has no stubs: subclassing Any
     """python-escpos's Usb whose close() never raises (it raises RuntimeError without pyusb, also from
     Escpos.__del__ at garbage collection)."""
 

@@ -76,7 +76,8 @@ class ScardApi(Protocol):
 def _default_api() -> ScardApi:
     from smartcard import scard
 
-    return scard  # type: ignore[return-value,no-any-return]
+    api: ScardApi = scard  # pyscard ships no type hints: the module is Any to mypy
+    return api
 
 
 class _ServiceLost(Exception):

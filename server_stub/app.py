@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -51,6 +52,11 @@ def _json_safe(value: object) -> object:
     return str(value)
 
 
+def _json_safe_loc(error: Mapping[str, Any]) -> list[object]:
+    """The ``loc`` of one pydantic error, JSON-safe."""
+    return [_json_safe(p) for p in error.get("loc", ())]
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -90,17 +96,21 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, err: RequestValidationError) -> JSONResponse:
+        errors = err.errors()
         details = [
             {
-                "loc": _json_safe(list(e.get("loc", ()))),
+                "loc": _json_safe_loc(e),
                 "msg": str(e.get("msg", "")),
                 "type": str(e.get("type")),
             }
-            for e in err.errors()
+            for e in errors
         ]
-        first = details[0] if details else {"loc": [], "msg": "invalid request"}
-        where = ".".join(str(p) for p in first["loc"][1:]) or "body"  # type: ignore[index]
-        return _error(422, "validation", f"{where}: {first['msg']}", details=details)
+        if errors:
+            loc, msg = _json_safe_loc(errors[0]), str(errors[0].get("msg", ""))
+        else:
+            loc, msg = [], "invalid request"
+        where = ".".join(str(p) for p in loc[1:]) or "body"
+        return _error(422, "validation", f"{where}: {msg}", details=details)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, err: StarletteHTTPException) -> JSONResponse:

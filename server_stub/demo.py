@@ -32,6 +32,7 @@ from card_applet_spec.records import TxRecord
 from server_stub import db
 from server_stub.keys import KeyRing
 from server_stub.models import Citizen, Household, ProgramRow
+from server_stub.repositories import access as access_repo
 from server_stub.services import access, cards, catalogue, ingest, registry
 from server_stub.services.context import ADMIN, Actor, Ctx
 from server_stub.services.reference import ensure_reference_data
@@ -161,7 +162,7 @@ def _terminals(ctx: Ctx, rng: random.Random) -> dict[int, str]:
     out = {}
     for region in sorted(c.REGIONS):
         tid = f"T{region}001"
-        if access.repo.terminal(ctx.session, tid) is None:
+        if access_repo.terminal(ctx.session, tid) is None:
             point = uncompressed_point(key_from_seed(f"khbs-demo-terminal/{tid}").public_key())
             site = f"Kantor Bupati {c.REGIONS[region]}"
             access.enrol_terminal(

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path, Query
 from server_stub.api.deps import StaffCtx
 from server_stub.api.schemas import (
     AgenciesOut,
+    AgencyOut,
+    AuditEntryOut,
     AuditOut,
     CardOut,
     CitizenIn,
@@ -16,6 +18,7 @@ from server_stub.api.schemas import (
     CitizensOut,
     ClerkCreatedOut,
     ClerkIn,
+    ClerkOut,
     ClerksOut,
     CreatedOut,
     EligibilityIn,
@@ -25,6 +28,7 @@ from server_stub.api.schemas import (
     FlagsOut,
     HouseholdIn,
     HouseholdOut,
+    InterestOut,
     InterestsOut,
     IssuerKeyOut,
     IssuerKeysOut,
@@ -84,12 +88,12 @@ def me(ctx: StaffCtx) -> MeOut:
 @router.post("/clerks", response_model=ClerkCreatedOut, status_code=201)
 def create_clerk(ctx: StaffCtx, body: ClerkIn) -> ClerkCreatedOut:
     clerk, token = access.create_clerk(ctx, username=body.username, role=body.role, agency=body.agency)
-    return ClerkCreatedOut(clerk=clerk, token=token)
+    return ClerkCreatedOut(clerk=ClerkOut.model_validate(clerk), token=token)
 
 
 @router.get("/clerks", response_model=ClerksOut)
 def list_clerks(ctx: StaffCtx) -> ClerksOut:
-    return ClerksOut(clerks=access.list_clerks(ctx))
+    return ClerksOut(clerks=[ClerkOut.model_validate(c) for c in access.list_clerks(ctx)])
 
 
 @router.post("/terminals", response_model=EnrolmentOut, status_code=201)
@@ -103,13 +107,15 @@ def enrol_terminal(ctx: StaffCtx, body: TerminalIn) -> EnrolmentOut:
         pin_reset=body.pin_reset,
     )
     return EnrolmentOut(
-        terminal=e.terminal, token=e.token, certificate=b64(e.certificate) if e.certificate else None
+        terminal=TerminalOut.model_validate(e.terminal),
+        token=e.token,
+        certificate=b64(e.certificate) if e.certificate else None,
     )
 
 
 @router.get("/terminals", response_model=TerminalsOut)
 def list_terminals(ctx: StaffCtx) -> TerminalsOut:
-    return TerminalsOut(terminals=access.list_terminals(ctx))
+    return TerminalsOut(terminals=[TerminalOut.model_validate(t) for t in access.list_terminals(ctx)])
 
 
 @router.post("/terminals/{terminal_id}/deactivate", response_model=TerminalOut)
@@ -185,12 +191,12 @@ def set_eligibility(ctx: StaffCtx, body: EligibilityIn) -> CitizenOut:
 
 @router.get("/agencies", response_model=AgenciesOut)
 def list_agencies(ctx: StaffCtx) -> AgenciesOut:
-    return AgenciesOut.model_validate({"agencies": programs.agencies(ctx)})
+    return AgenciesOut(agencies=[AgencyOut.model_validate(a) for a in programs.agencies(ctx)])
 
 
 @router.get("/programs", response_model=ProgramsOut)
 def list_programs(ctx: StaffCtx) -> ProgramsOut:
-    return ProgramsOut.model_validate({"programs": programs.programs(ctx)})
+    return ProgramsOut(programs=[ProgramOut.model_validate(p) for p in programs.programs(ctx)])
 
 
 @router.patch("/programs/{program_id}", response_model=ProgramOut)
@@ -231,14 +237,16 @@ def list_items(
     kind: Annotated[str | None, Query(pattern="^(job|training|housing)$")] = None,
     region: Annotated[int | None, Query(ge=0, le=9999)] = None,
 ) -> ItemsOut:
-    return ItemsOut.model_validate({"items": catalogue.items(ctx, kind=kind, region=region)})
+    return ItemsOut(items=[ItemOut.model_validate(i) for i in catalogue.items(ctx, kind=kind, region=region)])
 
 
 @router.get("/interests", response_model=InterestsOut)
 def list_interests(
     ctx: StaffCtx, item_id: Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9-]+$")] = None
 ) -> InterestsOut:
-    return InterestsOut.model_validate({"interests": catalogue.interests(ctx, item_id=item_id)})
+    return InterestsOut(
+        interests=[InterestOut.model_validate(i) for i in catalogue.interests(ctx, item_id=item_id)]
+    )
 
 
 # --- cards ---------------------------------------------------------------------------------------
@@ -269,7 +277,7 @@ def reinstate(ctx: StaffCtx, serial: Serial, body: ReasonIn) -> CardOut:
 
 @router.get("/issuer-keys", response_model=IssuerKeysOut)
 def issuer_keys(ctx: StaffCtx) -> IssuerKeysOut:
-    return IssuerKeysOut.model_validate({"keys": issuer.views(ctx)})
+    return IssuerKeysOut(keys=[IssuerKeyOut.model_validate(k) for k in issuer.views(ctx)])
 
 
 @router.post("/issuer-keys/rotate", response_model=IssuerKeyOut, status_code=201)
@@ -281,7 +289,9 @@ def rotate(ctx: StaffCtx, body: RotateIn) -> IssuerKeyOut:
 def list_flags(
     ctx: StaffCtx, open: bool = True, card_serial: Annotated[Serial | None, Query()] = None
 ) -> FlagsOut:
-    return FlagsOut.model_validate({"flags": flags.flags(ctx, open_only=open, card_serial=card_serial)})
+    return FlagsOut(
+        flags=[FlagOut.model_validate(f) for f in flags.flags(ctx, open_only=open, card_serial=card_serial)]
+    )
 
 
 @router.post("/flags/{flag_id}/resolve", response_model=FlagOut)
@@ -297,4 +307,4 @@ def audit_log(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> AuditOut:
-    return AuditOut.model_validate({"entries": audit.entries(ctx, limit, offset)})
+    return AuditOut(entries=[AuditEntryOut.model_validate(e) for e in audit.entries(ctx, limit, offset)])

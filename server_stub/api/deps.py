@@ -28,7 +28,8 @@ class AppState:
 
 
 def state(request: Request) -> AppState:
-    return request.app.state.khbs  # type: ignore[no-any-return]
+    app_state: AppState = request.app.state.khbs  # set by create_app; Starlette's State is untyped
+    return app_state
 
 
 def _unit_of_work(

@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 NO_NUL = r"^[^\x00]*$"
 
 
-def text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_NUL)]
+def chars(max_length: int, min_length: int = 0) -> StringConstraints:
+    """Length limits for free text without NUL: ``Annotated[str, chars(64, 1)]``."""
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_NUL)
 
 
 Serial = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
@@ -24,7 +25,7 @@ Time = Annotated[int, Field(ge=0, le=0xFFFFFFFF)]
 Id = Annotated[int, Field(ge=0, le=(1 << 31) - 1)]
 Region = Annotated[int, Field(ge=0, le=9999)]
 ProgramId = Annotated[int, Field(ge=1, le=8)]
-NikText = text(32, 1)
+NikText = Annotated[str, chars(32, 1)]
 
 
 def b64decode(value: str) -> bytes | None:
@@ -142,10 +143,10 @@ class RecordItemIn(Model):
     signature: B64
     card_serial: Serial
     terminal_id: TerminalId
-    ledger_id: text(64) | None = None
-    kind: text(32) | None = None
+    ledger_id: Annotated[str, chars(64)] | None = None
+    kind: Annotated[str, chars(32)] | None = None
     voided: bool = False
-    void_reason: text(256) | None = None
+    void_reason: Annotated[str, chars(256)] | None = None
 
 
 class RecordsIn(Model):
@@ -169,10 +170,10 @@ class RecordsOut(Out):
 
 class VoidItemIn(Model):
     void_id: ClientId
-    ledger_id: text(64, 1)
+    ledger_id: Annotated[str, chars(64, 1)]
     record_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None
-    reason: text(256, 1)
-    clerk_id: text(64)
+    reason: Annotated[str, chars(256, 1)]
+    clerk_id: Annotated[str, chars(64)]
     created_at: Annotated[float, Field(ge=0, le=0xFFFFFFFF)]
 
 
@@ -185,9 +186,9 @@ class FailureItemIn(Model):
     occurred_at: Annotated[float, Field(ge=0, le=0xFFFFFFFF)]
     card_serial: Serial | None = None
     program: Annotated[int, Field(ge=0, le=255)] | None = None
-    reason: text(64, 1)
-    detail: text(500) | None = None
-    clerk_id: text(64) | None = None
+    reason: Annotated[str, chars(64, 1)]
+    detail: Annotated[str, chars(500)] | None = None
+    clerk_id: Annotated[str, chars(64)] | None = None
 
 
 class FailuresIn(Model):
@@ -196,10 +197,10 @@ class FailuresIn(Model):
 
 class InterestItemIn(Model):
     interest_id: ClientId
-    item_id: text(32, 1)
+    item_id: Annotated[str, chars(32, 1)]
     card_serial: Serial
     registered_at: Time
-    note: text(500) | None = None
+    note: Annotated[str, chars(500)] | None = None
 
 
 class InterestsIn(Model):
@@ -223,7 +224,7 @@ class BatchOut(Out):
 
 
 class ReceiptIn(Model):
-    payload: text(2000, 1)
+    payload: Annotated[str, chars(2000, 1)]
 
 
 class VerdictOut(Out):
@@ -275,9 +276,9 @@ class MeOut(Out):
 
 
 class ClerkIn(Model):
-    username: text(64, 1)
-    role: text(32, 1)
-    agency: text(16) | None = None
+    username: Annotated[str, chars(64, 1)]
+    role: Annotated[str, chars(32, 1)]
+    agency: Annotated[str, chars(16)] | None = None
 
 
 class ClerkOut(Out):
@@ -298,8 +299,8 @@ class ClerksOut(Out):
 
 
 class TerminalIn(Model):
-    terminal_id: text(8, 1)
-    site: text(128, 1)
+    terminal_id: Annotated[str, chars(8, 1)]
+    site: Annotated[str, chars(128, 1)]
     region: Region
     public_key: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{130}$")]
     pin_reset: bool = False
@@ -341,13 +342,13 @@ class NikOut(Out):
 
 
 class HouseholdIn(Model):
-    kk_number: text(32, 1)
-    address: text(200)
+    kk_number: Annotated[str, chars(32, 1)]
+    address: Annotated[str, chars(200)]
     welfare_decile: Annotated[int, Field(ge=1, le=10)]
 
 
 class KkIn(Model):
-    kk_number: text(32, 1)
+    kk_number: Annotated[str, chars(32, 1)]
 
 
 class EligibilityOut(Out):
@@ -383,9 +384,9 @@ class HouseholdOut(Out):
 
 class CitizenIn(Model):
     nik: NikText
-    name: text(100, 1)
-    kk_number: text(32) | None = None
-    occupation: text(32, 1)
+    name: Annotated[str, chars(100, 1)]
+    kk_number: Annotated[str, chars(32)] | None = None
+    occupation: Annotated[str, chars(32, 1)]
 
 
 class CitizensOut(Out):
@@ -397,7 +398,7 @@ class EligibilityIn(Model):
     nik: NikText
     program: ProgramId
     eligible: bool
-    reason: text(200, 1)
+    reason: Annotated[str, chars(200, 1)]
 
 
 class ProgramOut(Out):
@@ -430,7 +431,7 @@ class Rules(Model):
     min_age: Annotated[int, Field(ge=0, le=150)] | None = None
     max_age: Annotated[int, Field(ge=0, le=150)] | None = None
     max_decile: Annotated[int, Field(ge=1, le=10)] | None = None
-    occupations: list[text(32)] | None = Field(default=None, max_length=20)
+    occupations: list[Annotated[str, chars(32)]] | None = Field(default=None, max_length=20)
     sex: Literal["L", "P"] | None = None
     regions: list[Region] | None = Field(default=None, max_length=14)
 
@@ -454,13 +455,13 @@ class CreatedOut(Out):
 class ItemIn(Model):
     kind: Literal["job", "training", "housing"]
     region: Region
-    title: text(200, 1)
-    organisation: text(200)
-    location: text(200)
+    title: Annotated[str, chars(200, 1)]
+    organisation: Annotated[str, chars(200)]
+    location: Annotated[str, chars(200)]
     slots: Annotated[int, Field(ge=0, le=1_000_000)]
     opens_on: dt.date
     closes_on: dt.date
-    details: text(4000) = ""
+    details: Annotated[str, chars(4000)] = ""
 
 
 class InterestOut(Out):
@@ -509,7 +510,7 @@ class CardOut(Out):
 
 
 class ReasonIn(Model):
-    reason: text(200, 1)
+    reason: Annotated[str, chars(200, 1)]
 
 
 class IssuerKeyOut(Out):
@@ -547,7 +548,7 @@ class FlagsOut(Out):
 
 
 class NoteIn(Model):
-    note: text(500, 1)
+    note: Annotated[str, chars(500, 1)]
 
 
 class AuditEntryOut(Out):

@@ -12,12 +12,17 @@ from server_stub.api.schemas import (
     AckIn,
     AckOut,
     BatchOut,
+    DeltaOut,
     DeltasOut,
     ErrorOut,
     FailuresIn,
     InterestsIn,
+    ItemOut,
+    ItemResultOut,
     ItemsOut,
+    PendingGrantOut,
     PendingOut,
+    PendingStatusOut,
     RecordsIn,
     RecordsOut,
     SignedOut,
@@ -29,6 +34,7 @@ from server_stub.api.schemas import (
 from server_stub.errors import Invalid
 from server_stub.services import catalogue, ingest, publications
 from server_stub.services.cards import serial_hex
+from server_stub.services.ingest import Outcome
 
 router = APIRouter(
     prefix="/v1/sync",
@@ -59,7 +65,7 @@ def get_status_list(ctx: TerminalCtx) -> SignedOut:
 def get_deltas(ctx: TerminalCtx, since: Annotated[int, Query(ge=0, le=(1 << 62))]) -> DeltasOut:
     publications.heartbeat(ctx)
     seq, deltas = publications.status_deltas(ctx, since)
-    return DeltasOut(since=since, seq=seq, deltas=[{"seq": s, "signed": b64(blob)} for s, blob in deltas])
+    return DeltasOut(since=since, seq=seq, deltas=[DeltaOut(seq=s, signed=b64(blob)) for s, blob in deltas])
 
 
 @router.get("/pending", response_model=PendingOut)
@@ -78,27 +84,27 @@ def get_pending(
     )
     return PendingOut(
         grants=[
-            {
-                "id": g.id,
-                "card_serial": g.card_serial,
-                "program": g.program,
-                "grant_seq": g.grant_seq,
-                "body": b64(g.body),
-                "kid": b64(g.kid),
-                "signature": b64(g.signature),
-            }
+            PendingGrantOut(
+                id=g.id,
+                card_serial=g.card_serial,
+                program=g.program,
+                grant_seq=g.grant_seq,
+                body=b64(g.body),
+                kid=b64(g.kid),
+                signature=b64(g.signature),
+            )
             for g in grants
         ],
         status_commands=[
-            {
-                "id": s.id,
-                "card_serial": s.card_serial,
-                "new_state": s.new_state,
-                "status_seq": s.status_seq,
-                "body": b64(s.body),
-                "kid": b64(s.kid),
-                "signature": b64(s.signature),
-            }
+            PendingStatusOut(
+                id=s.id,
+                card_serial=s.card_serial,
+                new_state=s.new_state,
+                status_seq=s.status_seq,
+                body=b64(s.body),
+                kid=b64(s.kid),
+                signature=b64(s.signature),
+            )
             for s in commands
         ],
     )
@@ -117,7 +123,7 @@ def get_catalogue(
     region: Annotated[int | None, Query(ge=0, le=9999)] = None,
 ) -> ItemsOut:
     items = catalogue.items(ctx, kind=kind, region=region if region is not None else ctx.actor.region)
-    return ItemsOut(items=items)
+    return ItemsOut(items=[ItemOut.model_validate(i) for i in items])
 
 
 @router.post("/redemptions", response_model=RecordsOut)
@@ -204,9 +210,9 @@ def post_interests(ctx: TerminalCtx, body: InterestsIn) -> BatchOut:
     return _batch([(r.id, r.result, r.reason) for r in out])
 
 
-def _batch(rows: list[tuple[str, str, str | None]]) -> BatchOut:
+def _batch(rows: list[tuple[str, Outcome, str | None]]) -> BatchOut:
     return BatchOut(
-        results=[{"id": i, "result": r, "reason": why} for i, r, why in rows],
+        results=[ItemResultOut(id=i, result=r, reason=why) for i, r, why in rows],
         stored=sum(1 for _, r, _ in rows if r == "stored"),
         duplicate=sum(1 for _, r, _ in rows if r == "duplicate"),
         rejected=sum(1 for _, r, _ in rows if r == "rejected"),

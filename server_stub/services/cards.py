@@ -134,7 +134,7 @@ def remaining_of(ctx: Ctx, grant: Grant) -> int:
 
 def card_view(ctx: Ctx, card: Card, *, with_entitlements: bool = True) -> CardView:
     citizen = card.citizen
-    ents = ()
+    ents: tuple[EntitlementView, ...] = ()
     if with_entitlements:
         ents = tuple(
             EntitlementView(

@@ -16,6 +16,7 @@ from server_stub.models import Card, CatalogueItem, Citizen, Interest, ProgramRo
 from server_stub.repositories import counters
 from server_stub.services import audit
 from server_stub.services.context import AGENCY_ADMIN, AUDITOR, Ctx
+from server_stub.services.ingest import Outcome
 from server_stub.services.reference import CATALOGUE_KINDS
 
 KIND_PREFIX = {"job": "JOB", "training": "TRN", "housing": "HSG"}
@@ -127,7 +128,7 @@ class InterestIn:
 @dataclass(frozen=True)
 class ItemResult:
     id: str
-    result: str  # stored | duplicate | rejected
+    result: Outcome
     reason: str | None = None
 
 

@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     Integer,
     LargeBinary,
     String,
@@ -46,13 +47,20 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import QueryableAttribute
 
 from card_applet_spec import constants as c
 from card_applet_spec.records import RecordError, TxRecord
-from server_stub.models import Card, FailureEvent, Flag, Redemption, Terminal, Void
+from server_stub.models import Base, Card, FailureEvent, Flag, Redemption, Terminal, Void
 from server_stub.services import cards as cards_service
 from server_stub.services.context import Ctx
 from server_stub.services.registry import WIB
+
+if TYPE_CHECKING:
+    import psycopg
+
+#: What became of one item of a void / failure / interest batch.
+Outcome = Literal["stored", "duplicate", "rejected"]
 
 FLAG_COUNTER_CONFLICT = "counter_conflict"
 FLAG_COUNTER_REGRESSION = "counter_regression"
@@ -182,13 +190,31 @@ def _is_pg(ctx: Ctx) -> bool:
     return ctx.session.get_bind().dialect.name == "postgresql"
 
 
-def _in(ctx: Ctx, column: Any, values: Sequence[str]) -> Any:
+def _in(ctx: Ctx, column: QueryableAttribute[str], values: Sequence[str]) -> ColumnElement[bool]:
     """``column IN values`` for hex ids and serials; on PostgreSQL
     ``column = ANY(string_to_array(:joined, ','))``: one short text parameter instead of thousands
     of placeholders (or an array the driver escapes element by element)."""
     if _is_pg(ctx):
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String())))
     return column.in_(values)
+
+
+def _table(model: type[Base]) -> Table:
+    """The mapped table of a model (declarative types ``__table__`` as any ``FromClause``)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a single table")
+    return table
+
+
+def _pg_connection(ctx: Ctx) -> psycopg.Connection[Any]:
+    """The psycopg connection under the session's connection (PostgreSQL only)."""
+    import psycopg
+
+    driver = ctx.session.connection().connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise TypeError(f"expected a psycopg connection, got {type(driver).__name__}")
+    return driver
 
 
 #: PostgreSQL array type of each column for the ``unnest`` bulk insert.
@@ -223,8 +249,7 @@ def _insert(
         )
         # placeholders in text order: the constants (select list) first, then the arrays (unnest)
         params = [constants[f.name] for f in fixed] + [[row[col.name] for row in rows] for col in columns]
-        driver = ctx.session.connection().connection.driver_connection
-        with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+        with _pg_connection(ctx).cursor(binary=True) as cursor:
             cursor.execute(sql, params)
             return {r[0] for r in cursor.fetchall()}
     stmt = sqlite.insert(table).on_conflict_do_nothing().returning(table.c[key])
@@ -309,12 +334,12 @@ def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult
         row = card_rows.get(cand.item.card_serial)
         point = row[0] if row is not None else None
         key = CARD_KEYS.get(point) if point else None
-        if key is None:
+        if row is None or key is None:  # no row: no point, so no key either
             results[cand.index] = RecordResult(cand.item.record_id, "rejected", "unknown_card")
             continue
         cand.region = terminal_region.get(cand.item.terminal_id, -1)
         if cand.region == -1:
-            cand.region = row[1]  # type: ignore[index]
+            cand.region = row[1]
             cand.flags.append(
                 (FLAG_UNKNOWN_TERMINAL, None, f"terminal {cand.item.terminal_id!r} is not enrolled")
             )
@@ -363,7 +388,7 @@ def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult
         )
     stored = _insert(
         ctx,
-        Redemption.__table__,  # type: ignore[arg-type]
+        _table(Redemption),
         rows,
         "record_id",
         {"uploaded_by": ctx.actor.name, "received_at": now},
@@ -392,7 +417,7 @@ def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult
             if kind in CLONE_FLAGS:
                 suspend.setdefault(cand.item.card_serial, f"automatic: {kind} ({detail})"[:200])
     if flags:
-        session.execute(Flag.__table__.insert(), flags)
+        session.execute(_table(Flag).insert(), flags)
     for item in void_later:
         _void(ctx, item.record_id, item.void_reason or "voided at the terminal")
     if ctx.settings.auto_suspend_on_flag:
@@ -449,9 +474,8 @@ def _suspicious_pg(ctx: Ctx, batch: list[_Candidate]) -> dict[str, list[_Seen]]:
         "tolerance": ctx.settings.clock_tolerance_s,
         "window": ctx.settings.two_places_window_s,
     }
-    driver = ctx.session.connection().connection.driver_connection
     seen: set[tuple[str, str]] = set()
-    with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+    with _pg_connection(ctx).cursor(binary=True) as cursor:
         cursor.execute(_SUSPICIOUS_SQL, params)
         for serial, rid, counter, when, region in cursor.fetchall():
             if (serial, rid) not in seen:
@@ -513,7 +537,7 @@ class VoidIn:
     created_at: int
 
 
-def ingest_voids(ctx: Ctx, batch: Sequence[VoidIn]) -> list[tuple[str, str, str | None]]:
+def ingest_voids(ctx: Ctx, batch: Sequence[VoidIn]) -> list[tuple[str, Outcome, str | None]]:
     ctx.actor.require_terminal()
     session = ctx.session
     ids = [v.void_id for v in batch]
@@ -528,7 +552,7 @@ def ingest_voids(ctx: Ctx, batch: Sequence[VoidIn]) -> list[tuple[str, str, str 
     )
     rids = [v.record_id for v in batch if v.record_id]
     by_rid = set(session.scalars(select(Redemption.record_id).where(Redemption.record_id.in_(rids))))
-    out: list[tuple[str, str, str | None]] = []
+    out: list[tuple[str, Outcome, str | None]] = []
     seen: set[str] = set()
     for v in batch:
         if v.void_id in known or v.void_id in seen:
@@ -570,7 +594,7 @@ class FailureIn:
     clerk_id: str | None
 
 
-def ingest_failures(ctx: Ctx, batch: Sequence[FailureIn]) -> list[tuple[str, str]]:
+def ingest_failures(ctx: Ctx, batch: Sequence[FailureIn]) -> list[tuple[str, Outcome]]:
     ctx.actor.require_terminal()
     region = ctx.actor.region or 0
     now = ctx.now()
@@ -595,8 +619,9 @@ def ingest_failures(ctx: Ctx, batch: Sequence[FailureIn]) -> list[tuple[str, str
                 "received_at": now,
             }
         )
-    stored = _insert(ctx, FailureEvent.__table__, rows, "event_id")  # type: ignore[arg-type]
-    out, first = [], set()
+    stored = _insert(ctx, _table(FailureEvent), rows, "event_id")
+    out: list[tuple[str, Outcome]] = []
+    first: set[str] = set()
     for e in batch:
         fresh = e.event_id in stored and e.event_id not in first
         first.add(e.event_id)
@@ -607,6 +632,7 @@ def ingest_failures(ctx: Ctx, batch: Sequence[FailureIn]) -> list[tuple[str, str
 __all__ = [
     "CARD_KEYS",
     "FailureIn",
+    "Outcome",
     "RecordIn",
     "RecordResult",
     "VoidIn",

@@ -11,8 +11,9 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Result, select, update
 
 from card_applet_spec import constants as c
 from card_applet_spec.credential import key_id
@@ -269,23 +270,32 @@ def pending(
     return grants, commands
 
 
+def _rowcount(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE. ``Session.execute`` returns a ``CursorResult`` for a DML statement
+    without RETURNING but is typed as returning ``Result`` (sqlalchemy/sqlalchemy#12913)."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
 def acknowledge(ctx: Ctx, *, grant_ids: Sequence[int], status_ids: Sequence[int]) -> tuple[int, int]:
     """Mark grants as loaded / status commands as applied (older commands of the card too)."""
     n_grants = 0
     if grant_ids:
-        n_grants = ctx.session.execute(
+        loaded = (
             update(Grant).where(Grant.id.in_(grant_ids), Grant.delivered.is_(False)).values(delivered=True)
-        ).rowcount
+        )
+        n_grants = _rowcount(ctx.session.execute(loaded))
     n_status = 0
     for cmd in ctx.session.scalars(select(StatusCommand).where(StatusCommand.id.in_(status_ids))):
-        n_status += ctx.session.execute(
-            update(StatusCommand)
-            .where(
-                StatusCommand.card_serial == cmd.card_serial,
-                StatusCommand.status_seq <= cmd.status_seq,
-                StatusCommand.acked.is_(False),
+        n_status += _rowcount(
+            ctx.session.execute(
+                update(StatusCommand)
+                .where(
+                    StatusCommand.card_serial == cmd.card_serial,
+                    StatusCommand.status_seq <= cmd.status_seq,
+                    StatusCommand.acked.is_(False),
+                )
+                .values(acked=True)
             )
-            .values(acked=True)
-        ).rowcount
+        )
     ctx.session.flush()
     return int(n_grants or 0), int(n_status or 0)

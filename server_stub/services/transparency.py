@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import QueryableAttribute
 
 from card_applet_spec import constants as c
 from card_applet_spec.constants import REGIONS
@@ -54,8 +55,8 @@ class Figures:
     programs: list[ProgramRowView]
 
 
-def _year_filter(column: object, year: int | None) -> list[object]:
-    return [] if year is None else [column.like(f"{year:04d}-%")]  # type: ignore[attr-defined]
+def _year_filter(column: QueryableAttribute[str], year: int | None) -> list[ColumnElement[bool]]:
+    return [] if year is None else [column.like(f"{year:04d}-%")]
 
 
 def figures(ctx: Ctx, *, year: int | None = None) -> Figures:

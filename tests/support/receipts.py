@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -109,13 +110,23 @@ def sign_record(
     return SignedRecord(record, record.encode(), signature)
 
 
+class RecordKw(TypedDict, total=False):
+    program: int
+    amount: int
+    balance_after: int
+    tx_counter: int
+    tx_type: int
+    terminal_time: int
+    nonce: bytes
+
+
 def receipt(
     card: Card | None = None,
     *,
     unit: int = c.Unit.RUPIAH,
     revocation_age: dt.timedelta | None = dt.timedelta(hours=3, minutes=12),
     reprint: bool = False,
-    **record_kw: int,
+    **record_kw: Unpack[RecordKw],
 ) -> RedemptionReceipt:
     card = card or make_card()
     signed = sign_record(card, **record_kw)
