@@ -71,6 +71,7 @@ _BY_REASON: dict[Reason, Refusal] = {
     Reason.NO_REVOCATION_DATA: Refusal.DATA_TOO_OLD,
     Reason.REVOCATION_DATA_STALE: Refusal.DATA_TOO_OLD,
     Reason.STATUS_INDEX_OUT_OF_RANGE: Refusal.DATA_TOO_OLD,
+    Reason.CLOCK_WRONG: Refusal.SYSTEM_ERROR,  # this terminal's clock, not the card: staff must fix it
 }
 
 

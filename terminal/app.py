@@ -109,7 +109,7 @@ class KhbsTerminal:
     def personal_details(self, session: KhbsSession, tap: TapResult, pin: str) -> PersonalData:
         """After the holder's PIN: the PIN-protected data, checked against the signed holder reference."""
         cred = tap.result.credential
-        if cred is None:
+        if cred is None or not tap.result.genuine:
             raise PersonalDataMismatch("card not verified")
         session.verify_pin(pin)
         data = session.read_personal_data()

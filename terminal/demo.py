@@ -367,8 +367,7 @@ class DemoWorld:
 
     # -- the counter ----------------------------------------------------------------------------
     def terminal(self, receipts: ReceiptSink | None = None, clerk_id: str = "demo-clerk") -> KhbsTerminal:
-        current = self.trust.current()
-        verifier = Verifier(current, self.revocation, FreshnessPolicy())
+        verifier = Verifier(self.trust, self.revocation, FreshnessPolicy())  # both read live at every tap
         ledger = Ledger(self.engine, clock=self.clock)
         counter = Counter(TERMINAL_ID, SITE, clerk_id, "Petugas Demo")
         pending = PendingUpdates(self.engine, clock=self.clock)

@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 
 from terminal.card.session import SignedTx
+from terminal.db import begin_immediate
 
 
 class State(enum.Enum):
@@ -250,21 +251,33 @@ class Ledger:
         return rid
 
     def commit_record(self, rid: str, tx: SignedTx, *, recovered: bool = False) -> Entry:
-        """Store the card-signed record for an intent (idempotent for the same record)."""
-        entry = self.get(rid)
-        if entry.state is State.COMMITTED:
-            if entry.record != tx.record_bytes:
-                raise LedgerError(f"{rid}: a different record is already stored")
-            return entry
-        if entry.state is not State.INTENT and not recovered:
-            raise LedgerError(f"{rid}: cannot commit from state {entry.state.value}")
+        """Store the card-signed record for an open intent (idempotent for the same record).
+
+        The record must be the intent's: same nonce, terminal, program and amount, and the counter the
+        intent expected plus one (SPEC §9.2). Read and write happen in one write transaction.
+        """
         r = tx.record
-        if r.terminal_nonce != entry.nonce or r.program != entry.program or r.amount != entry.amount:
-            raise LedgerError(f"{rid}: the card's record does not match the intent")
-        with self.engine.begin() as conn:
+        with begin_immediate(self.engine) as conn:
+            row = conn.execute(select(redemptions).where(redemptions.c.id == rid)).mappings().first()
+            if row is None:
+                raise LedgerError(f"no redemption {rid}")
+            if row["state"] == State.COMMITTED.value:
+                if row["record"] != tx.record_bytes:
+                    raise LedgerError(f"{rid}: a different record is already stored")
+                return self.get(rid)
+            if row["state"] != State.INTENT.value:
+                raise LedgerError(f"{rid}: cannot commit from state {row['state']}")
+            if (
+                r.terminal_nonce != row["nonce"]
+                or r.terminal_id != row["terminal_id"].encode("ascii")
+                or r.program != row["program"]
+                or r.amount != row["amount"]
+                or r.tx_counter != row["expected_counter"] + 1
+            ):
+                raise LedgerError(f"{rid}: the card's record does not match the intent")
             conn.execute(
                 update(redemptions)
-                .where(redemptions.c.id == rid)
+                .where(redemptions.c.id == rid, redemptions.c.state == State.INTENT.value)
                 .values(
                     state=State.COMMITTED.value,
                     tx_counter=r.tx_counter,
@@ -325,7 +338,12 @@ class Ledger:
         for intent in self.open_intents(card_serial):
             match = by_nonce.get(intent.nonce)
             if match is not None:
-                self.commit_record(intent.id, match, recovered=True)
+                try:
+                    self.commit_record(intent.id, match, recovered=True)
+                except LedgerError as exc:  # the card has a record with our nonce that is not ours
+                    self._unresolved(intent, f"card record does not match the intent: {exc}")
+                    unresolved.append(intent.id)
+                    continue
                 recovered.append(intent.id)
             elif card_counter == intent.expected_counter:
                 self.close_intent(intent.id, State.ABANDONED, "card never debited (counter unchanged)")
@@ -334,12 +352,25 @@ class Ledger:
                 self.close_intent(intent.id, State.ABANDONED, "card's next record is another transaction")
                 abandoned.append(intent.id)
             elif card_counter < intent.expected_counter:
-                self.close_intent(intent.id, State.UNRESOLVED, "card counter behind the intent: other card?")
+                self._unresolved(intent, "card counter behind the intent: another card with this serial?")
                 unresolved.append(intent.id)
             else:
-                self.close_intent(intent.id, State.UNRESOLVED, "card log no longer reaches the intent")
+                self._unresolved(intent, "card log no longer reaches the intent")
                 unresolved.append(intent.id)
         return ReconcileReport(tuple(recovered), tuple(abandoned), tuple(unresolved))
+
+    def _unresolved(self, intent: Entry, note: str) -> None:
+        """Close an intent nobody can settle here, and record it as a failure so the centre audits it."""
+        self.close_intent(intent.id, State.UNRESOLVED, note)
+        self.record_failure(
+            "unresolved_intent",
+            note,
+            terminal_id=intent.terminal_id,
+            card_serial=intent.card_serial,
+            program=intent.program,
+            clerk_id=intent.clerk_id,
+            redemption_id=intent.id,
+        )
 
     # -- failures and voids ----------------------------------------------------------------------
     def record_failure(

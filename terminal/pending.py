@@ -87,8 +87,11 @@ class PendingUpdates:
             )
 
     def to_ack(self) -> tuple[list[int], list[int]]:
+        """What to acknowledge: updates the card has (refused ones are kept for a person to look at)."""
         query = select(updates.c.kind, updates.c.server_id).where(
-            updates.c.applied_at.is_not(None), updates.c.acked_at.is_(None)
+            updates.c.applied_at.is_not(None),
+            updates.c.acked_at.is_(None),
+            updates.c.result.in_(DELIVERED),
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
@@ -105,36 +108,57 @@ class PendingUpdates:
                     )
 
 
+#: Refusals that may pass (the card is blocked now and unblocked later, a PIN state): try again later.
+_RETRY_LATER = {c.SW.CONDITIONS_NOT_SATISFIED, c.SW.SECURITY_STATUS_NOT_SATISFIED}
+#: Results the server may count as delivered.
+DELIVERED = ("applied", "already_on_card", "superseded")
+
+
 def apply_pending(
     session: KhbsSession, store: PendingUpdates, card_serial: bytes, now: float
 ) -> list[PendingUpdate]:
-    """Load this card's waiting grants and status commands. The card checks every issuer signature.
+    """Load this card's waiting status command, then its grants. The card checks every issuer signature.
 
-    A grant whose period has not started yet waits: loaded early it would replace the current
-    period's unspent balance (the card has no clock to refuse it itself).
+    Only the newest status command counts (older ones are superseded). A grant whose period has not
+    started yet waits: loaded early it would replace the current period's unspent balance (the card has
+    no clock to refuse it itself). A grant the card refuses for a passing reason stays pending.
     """
-    applied = []
-    for u in store.for_card(card_serial):
-        if u.kind == "grant":
-            try:
-                not_yet = GrantBody.decode(u.body).valid_from > now
-            except RecordError:
-                store.mark_applied(u, "malformed")
-                continue
-            if not_yet:
-                continue
+    applied: list[PendingUpdate] = []
+    waiting = store.for_card(card_serial)
+    statuses = sorted((u for u in waiting if u.kind == "status"), key=lambda u: u.seq)
+    for old in statuses[:-1]:
+        store.mark_applied(old, "superseded")
+    for u in statuses[-1:]:
+        result = _apply(session, u)
+        if result is not None:
+            store.mark_applied(u, result)
+            applied.append(u)
+        if result == "applied" and u.target != c.LifeCycle.OPERATIONAL:
+            return applied  # a blocked or terminated card takes no grants
+    for u in (u for u in waiting if u.kind == "grant"):
         try:
-            if u.kind == "grant":
-                session.load_grant(u.body, u.kid, u.signature)
-            else:
-                session.set_status(u.target, u.body, u.kid, u.signature)
-            result = "applied"
-        except SequenceNotNewerError:
-            result = "already_on_card"
-        except ApduError as err:
-            result = f"refused_{err.sw:04X}"
-        store.mark_applied(u, result)
-        applied.append(u)
-        if u.kind == "status" and u.target != c.LifeCycle.OPERATIONAL and result == "applied":
-            break  # a blocked or terminated card takes no further grants
+            not_yet = GrantBody.decode(u.body).valid_from > now
+        except RecordError:
+            store.mark_applied(u, "malformed")
+            continue
+        if not_yet:
+            continue
+        result = _apply(session, u)
+        if result is not None:
+            store.mark_applied(u, result)
+            applied.append(u)
     return applied
+
+
+def _apply(session: KhbsSession, u: PendingUpdate) -> str | None:
+    """Send one update; its result, or None when it should be tried again at a later tap."""
+    try:
+        if u.kind == "grant":
+            session.load_grant(u.body, u.kid, u.signature)
+        else:
+            session.set_status(u.target, u.body, u.kid, u.signature)
+    except SequenceNotNewerError:
+        return "already_on_card"
+    except ApduError as err:
+        return None if err.sw in _RETRY_LATER else f"refused_{err.sw:04X}"
+    return "applied"

@@ -75,18 +75,32 @@ def format_amount(unit: int, amount: int) -> str:
     return str(amount)
 
 
+_DIGITS = frozenset("0123456789")
+
+
+def _whole(text: str) -> int:
+    """ASCII digits, with dots only as thousands separators (``600.000``)."""
+    groups = text.split(".")
+    if not text or not all(set(g) <= _DIGITS and g for g in groups):
+        raise ValueError(f"not a whole number: {text!r}")
+    if len(groups) > 1 and (len(groups[0]) > 3 or any(len(g) != 3 for g in groups[1:])):
+        raise ValueError(f"a dot separates thousands (600.000); use a comma for decimals: {text!r}")
+    return int("".join(groups))
+
+
 def parse_amount(unit: int, text: str) -> int:
-    """Inverse of format_amount for entry on a numpad: rupiah whole, kg/litre with a comma decimal."""
-    cleaned = text.strip().replace("Rp", "").replace(" ", "")
+    """Inverse of format_amount for entry on a numpad: rupiah whole, kg/litre with a comma decimal.
+
+    Indonesian conventions: the dot groups thousands, the comma marks decimals (``2,5`` kg). Anything
+    else — ``1.5``, other scripts' digits, empty text — is refused rather than guessed.
+    """
+    cleaned = text.strip().removeprefix("Rp").replace(" ", "")
     if unit in (Unit.GRAM, Unit.MILLILITRE):
-        whole, _, frac = cleaned.replace(".", "").partition(",")
-        if not (whole or frac) or not (whole + frac).isdigit() or len(frac) > 3:
+        whole, _, frac = cleaned.partition(",")
+        if not set(frac) <= _DIGITS or len(frac) > 3 or not (whole or frac):
             raise ValueError(f"not a quantity: {text!r}")
-        return int(whole or "0") * 1000 + int((frac or "0").ljust(3, "0"))
-    digits = cleaned.replace(".", "")
-    if not digits.isdigit():
-        raise ValueError(f"not an amount: {text!r}")
-    return int(digits)
+        return (_whole(whole) if whole else 0) * 1000 + int(frac.ljust(3, "0") or "0")
+    return _whole(cleaned)
 
 
 def kind_of(program: int) -> Kind:

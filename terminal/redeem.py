@@ -8,11 +8,14 @@ printed. Every refusal is recorded as a failure with its reason and raised as Re
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn, Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from card_applet_spec import constants as c
 from terminal.card.connection import CardConnectionError
@@ -26,12 +29,29 @@ from terminal.card.errors import (
 )
 from terminal.card.session import KhbsSession
 from terminal.entitlements import Entitlement, Status
-from terminal.ledger import Entry, Intent, Ledger, ReceiptState, ReconcileReport, State
+from terminal.ledger import Entry, Intent, Ledger, LedgerError, ReceiptState, ReconcileReport, State
 from terminal.pending import PendingUpdates, apply_pending
 from terminal.tap import TapResult, check_tap
 from terminal.verify import Verdict, Verifier, verify_tx
 
+log = logging.getLogger(__name__)
+
 FaultHook = Callable[[str], None]
+#: DEBIT refusals that SPEC §5.12 returns before the card commits anything: the card is unchanged.
+REFUSED_BEFORE_COMMIT = frozenset(
+    {
+        c.SW.WRONG_LENGTH,
+        c.SW.INCORRECT_P1P2,
+        c.SW.SECURITY_STATUS_NOT_SATISFIED,
+        c.SW.CONDITIONS_NOT_SATISFIED,
+        c.SW.DATA_NOT_FOUND,
+        c.SW.WRONG_DATA,
+        c.SW.INSUFFICIENT_BALANCE,
+        c.SW.COUNTER_MISMATCH,
+        c.SW.GRANT_NOT_VALID_NOW,
+        c.SW.WRONG_KIND,
+    }
+)
 FAULT_POINTS = ("before_intent", "after_intent", "after_debit", "after_commit", "after_print")
 
 
@@ -189,8 +209,15 @@ class RedemptionService:
         return ent
 
     def redeem(self, session: KhbsSession, program: int, amount: int, pin: str) -> Redemption:
-        tap, _ = self.tap(session, program)
+        tap, report = self.tap(session, program)
         serial = tap.card_serial
+        if report.recovered or report.unresolved:
+            # An interrupted redemption of this card was just completed from its log (and its receipt
+            # printed): debiting again now would serve the holder twice. The clerk confirms first.
+            raise RedemptionRefused(
+                "previous_redemption_settled",
+                "interrupted redemption completed: " + ", ".join(report.recovered or report.unresolved),
+            )
         if tap.verdict is not Verdict.VALID or tap.auth is None or tap.raw_credential is None:
             reason = tap.result.reason.value if tap.result.reason else tap.verdict.value
             self._refuse(
@@ -243,7 +270,9 @@ class RedemptionService:
         except (CardConnectionError, MalformedResponseError) as exc:
             # The card may or may not have debited: only its log can tell. Keep the intent open.
             raise DebitInterrupted(rid) from exc
-        except ApduError as err:  # refused: the card's state is unchanged
+        except ApduError as err:
+            if err.sw not in REFUSED_BEFORE_COMMIT:  # unknown outcome: only the card's log can tell
+                raise DebitInterrupted(rid) from err
             self.ledger.close_intent(rid, State.ABANDONED, f"card refused: {err}")
             reason = "insufficient_balance" if isinstance(err, InsufficientBalanceError) else "card_refused"
             if isinstance(err, CounterMismatchError):
@@ -252,7 +281,11 @@ class RedemptionService:
         self.fault("after_debit")
         if not verify_tx(cred, tx):
             raise DebitInterrupted(rid)  # a record we cannot trust: settle from the log at next tap
-        entry = self.ledger.commit_record(rid, tx)
+        try:
+            entry = self.ledger.commit_record(rid, tx)
+        except (LedgerError, SQLAlchemyError) as exc:  # the card debited; the intent stays open
+            log.error("storing the card's record of %s failed: %s", rid, exc)
+            raise DebitInterrupted(rid) from exc
         self.fault("after_commit")
         printed, error = self.print_receipt(entry)
         self.fault("after_print")
@@ -265,7 +298,10 @@ class RedemptionService:
             return False, "no printer"
         try:
             self.receipts.print_entry(entry, copy=copy)
-        except PrintFailed as err:
+        except Exception as exc:  # a receipt problem never undoes or hides a committed redemption
+            err = (
+                exc if isinstance(exc, PrintFailed) else PrintFailed("error", f"{type(exc).__name__}: {exc}")
+            )
             self.ledger.mark_receipt(entry.id, ReceiptState.FAILED, err.reason)
             self.ledger.record_failure(
                 "printer_" + err.reason,

@@ -309,6 +309,15 @@ class RevocationCache:
         self._state, self._loaded = new, True
         return delta
 
+    def refresh(self) -> None:
+        """Pick up data another process (a sync) stored since; cheap when nothing changed (one row read)."""
+        with self._engine.begin() as conn:
+            meta = _read_meta(conn)
+            if meta is None:
+                self._state, self._loaded = None, True
+            else:
+                self._sync(conn, meta)
+
     # --- internals -------------------------------------------------------------------------------
 
     def _current(self) -> _State | None:

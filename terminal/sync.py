@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +31,7 @@ from terminal.revocation import RevocationCache, RevocationError, StatusGapError
 from terminal.statuslist import StatusListError
 from terminal.trust import SignedDataError, TrustStore
 
+log = logging.getLogger(__name__)
 BATCH = 500
 T = TypeVar("T")
 MIN_BACKOFF_S = 5.0
@@ -95,7 +97,7 @@ class SyncClient:
             raise SyncError(code, f"{method} {path}: HTTP {response.status_code} ({code})")
         try:
             body = response.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise SyncError("bad_response", f"{method} {path}: not JSON") from exc
         if not isinstance(body, dict):
             raise SyncError("bad_response", f"{method} {path}: not a JSON object")
@@ -222,6 +224,9 @@ class Syncer:
                 ok[name] = step()
             except (SyncError, SignedDataError, RevocationError) as exc:
                 failed[name] = f"{getattr(exc, 'code', type(exc).__name__)}: {exc}"
+            except Exception as exc:  # a bug or an odd answer: this step failed, the others still run
+                log.exception("sync step %s failed", name)
+                failed[name] = f"internal: {type(exc).__name__}: {exc}"
             self.state.record(name, self.clock(), failed.get(name))
         return SyncReport(ok, failed)
 
@@ -284,11 +289,14 @@ class Syncer:
                 raise SyncError("bad_response", f"{key}: expected a list")
             for e in entries:
                 try:
+                    serial = bytes.fromhex(e["card_serial"])
+                    if len(serial) != 8 or not 0 <= int(e["id"]) < 2**63:
+                        raise ValueError("card serial or id out of range")
                     items.append(
                         PendingUpdate(
                             kind=kind,
                             server_id=int(e["id"]),
-                            card_serial=bytes.fromhex(e["card_serial"]),
+                            card_serial=serial,
                             target=int(e[target]),
                             seq=int(e["grant_seq" if kind == "grant" else "status_seq"]),
                             body=unb64(e["body"], "body"),
@@ -296,7 +304,7 @@ class Syncer:
                             signature=unb64(e["signature"], "signature"),
                         )
                     )
-                except (KeyError, TypeError, ValueError) as exc:
+                except (KeyError, TypeError, ValueError, OverflowError) as exc:
                     raise SyncError("bad_response", f"{key}: malformed entry") from exc
         return f"{self.pending.add(items)} new"
 
@@ -308,6 +316,8 @@ class Syncer:
         by_kind: dict[CatalogueKind, list[CatalogueItem]] = {k: [] for k in CatalogueKind}
         for it in raw_items:
             try:
+                if not 0 <= int(it["region"]) <= 9999 or not 0 <= int(it.get("slots") or 0) < 2**31:
+                    raise ValueError("region or slots out of range")
                 kind = _CATALOGUE_KINDS[it["kind"]]
                 by_kind[kind].append(
                     CatalogueItem(
@@ -322,7 +332,7 @@ class Syncer:
                         places=int(it["slots"]) if it.get("slots") is not None else None,
                     )
                 )
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, OverflowError) as exc:
                 raise SyncError("bad_response", "catalogue: malformed item") from exc
         version = int(self.clock())
         for kind, items in by_kind.items():
@@ -335,9 +345,7 @@ class Syncer:
         if not isinstance(results, list):
             raise SyncError("bad_response", "results: expected a list")
         # each result names its item by the item's own id key, or by "id" (the server's batch form)
-        return {
-            str(r.get(id_key, r.get("id"))): str(r.get("result")) for r in results if isinstance(r, dict)
-        }
+        return {str(r.get(id_key, r.get("id"))): str(r.get("result")) for r in results if isinstance(r, dict)}
 
     def _push(
         self,
@@ -454,4 +462,7 @@ def _batches(items: list[Any], size: int = BATCH) -> Iterable[list[Any]]:
 def _date_to_ts(value: object) -> int | None:
     if not isinstance(value, str) or not value:
         return None
-    return int(dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC).timestamp())
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:  # a plain date or local time from the server: taken as UTC
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp())

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from card_applet_spec import constants as c
 from card_applet_spec.credential import Credential, CredentialError, decode_credential
 from terminal.card.session import SignedAuth, SignedTx
+from terminal.revocation import RevocationError
 from terminal.statuslist import CardStatus
 
 CLOCK_SKEW_S = 300
@@ -53,6 +54,7 @@ class Reason(enum.Enum):
     NO_REVOCATION_DATA = "no_revocation_data"
     REVOCATION_DATA_STALE = "revocation_data_stale"
     STATUS_INDEX_OUT_OF_RANGE = "status_index_out_of_range"
+    CLOCK_WRONG = "clock_wrong"  # the terminal's clock is behind data the server issued
 
 
 class IssuerKeyLike(Protocol):
@@ -75,13 +77,31 @@ class IssuerKey:
 
 
 class IssuerKeys(Protocol):
-    """Port: issuer keys from the (verified) trust list — ``terminal.trust.TrustList`` is one."""
+    """Issuer keys from a verified trust list — ``terminal.trust.TrustList`` is one."""
 
     def issuer(self, kid: bytes) -> IssuerKeyLike | None: ...
 
 
+class TrustSource(Protocol):
+    """Port: the terminal's current trust list, read at every tap (``terminal.trust.TrustStore``)."""
+
+    def current(self) -> IssuerKeys | None: ...
+
+
+@dataclass(frozen=True)
+class FixedTrust:
+    """A trust source that never changes (tests, tools)."""
+
+    issuers: IssuerKeys | None
+
+    def current(self) -> IssuerKeys | None:
+        return self.issuers
+
+
 class StatusSource(Protocol):
     """Port: the revocation cache."""
+
+    def refresh(self) -> None: ...  # pick up what a sync in another process stored
 
     def status(self, index: int) -> int: ...  # 0 valid, 1 revoked, 2 suspended
 
@@ -133,70 +153,95 @@ def verify_der(point_or_key: bytes | ec.EllipticCurvePublicKey, signature: bytes
 
 class Verifier:
     def __init__(
-        self, issuers: IssuerKeys | None, statuses: StatusSource | None, freshness: Freshness
+        self, trust: TrustSource | IssuerKeys | None, statuses: StatusSource | None, freshness: Freshness
     ) -> None:
-        self.issuers = issuers
+        if trust is not None and not hasattr(trust, "current"):
+            trust = FixedTrust(trust)  # type: ignore[arg-type]
+        self.trust: TrustSource | None = trust  # type: ignore[assignment]
         self.statuses = statuses
         self.freshness = freshness
 
-    def credential(self, raw: bytes, now: float) -> Result:
-        """Check the credential alone (issuer signature, key window, schema, expiry)."""
+    def _signed_credential(self, raw: bytes) -> tuple[Result, IssuerKeyLike | None]:
+        """Decode the credential and check the issuer's signature (not yet its dates or key window)."""
         try:
             cred = decode_credential(raw)
         except CredentialError as exc:
-            return _invalid(Reason.MALFORMED, str(exc))
-        claims = cred.claims
-        if claims.schema != c.CREDENTIAL_SCHEMA_VERSION:
-            return _invalid(Reason.UNSUPPORTED_SCHEMA, f"schema {claims.schema}", cred)
-        if self.issuers is None:
-            return Result(Verdict.UNKNOWN, Reason.NO_TRUST_LIST, "no trust list on this terminal", cred)
-        key = self.issuers.issuer(cred.kid)
+            return _invalid(Reason.MALFORMED, str(exc)), None
+        if cred.claims.schema != c.CREDENTIAL_SCHEMA_VERSION:
+            return _invalid(Reason.UNSUPPORTED_SCHEMA, f"schema {cred.claims.schema}", cred), None
+        issuers = self.trust.current() if self.trust is not None else None
+        if issuers is None:
+            detail = "no trust list on this terminal"
+            return Result(Verdict.UNKNOWN, Reason.NO_TRUST_LIST, detail, cred), None
+        key = issuers.issuer(cred.kid)
         if key is None:
-            return _invalid(Reason.UNKNOWN_ISSUER_KEY, f"issuer key {cred.kid.hex()} not trusted", cred)
-        if not key.issue_from <= claims.issued_at <= key.issue_until or now > key.verify_until:
-            return _invalid(Reason.ISSUER_KEY_NOT_VALID, "issuer key not valid for this credential", cred)
+            return _invalid(Reason.UNKNOWN_ISSUER_KEY, f"issuer key {cred.kid.hex()} not trusted", cred), None
         if not cred.verify(key.public_key):
-            return _invalid(Reason.BAD_ISSUER_SIGNATURE, "issuer signature does not verify", cred)
-        if now > claims.expires_at:
-            return _invalid(Reason.EXPIRED, "card expired", cred)
-        if now + CLOCK_SKEW_S < claims.issued_at:
-            return _invalid(Reason.NOT_YET_VALID, "card issued in the future", cred)
-        return Result(Verdict.VALID, credential=cred)
+            return _invalid(Reason.BAD_ISSUER_SIGNATURE, "issuer signature does not verify", cred), None
+        return Result(Verdict.VALID, credential=cred), key
 
     def card(self, raw_credential: bytes, auth: SignedAuth, now: float, program: int | None = None) -> Result:
-        """Full verdict for a tap: credential, genuine card, life cycle, revocation, freshness."""
-        result = self.credential(raw_credential, now)
-        cred = result.credential
-        if result.verdict is Verdict.INVALID or cred is None:
-            return result
+        """Full verdict for a tap.
+
+        Order: credential and issuer signature; the card genuine (its signature over this terminal's
+        challenge with the credential's key) — from here the card and its log can be trusted, even
+        when it turns out expired or revoked; then key window, expiry, life cycle, revocation and the
+        freshness of the revocation data.
+        """
+        signed, key = self._signed_credential(raw_credential)
+        cred = signed.credential
+        if signed.verdict is Verdict.INVALID or cred is None:
+            return signed
         if auth.body.card_serial != cred.claims.card_serial:
             return _invalid(Reason.NOT_GENUINE, "card serial differs from the credential", cred)
         if not verify_der(cred.claims.card_key, auth.signature, auth.signed_message()):
             return _invalid(Reason.NOT_GENUINE, "card authentication failed", cred)
-        if result.verdict is Verdict.UNKNOWN:
-            return result
+        if key is None:  # no trust list: the card answered for its key, but who issued it is unknown
+            return signed
+        return replace(self._judge(cred, key, auth, now, program), genuine=True)
+
+    def _judge(
+        self, cred: Credential, key: IssuerKeyLike, auth: SignedAuth, now: float, program: int | None
+    ) -> Result:
+        claims = cred.claims
+        if not key.issue_from <= claims.issued_at <= key.issue_until or now > key.verify_until:
+            return _invalid(Reason.ISSUER_KEY_NOT_VALID, "issuer key not valid for this credential", cred)
+        if now > claims.expires_at:
+            return _invalid(Reason.EXPIRED, "card expired", cred)
+        if now + CLOCK_SKEW_S < claims.issued_at:
+            return _invalid(Reason.NOT_YET_VALID, "card issued in the future", cred)
         if auth.body.life_cycle == c.LifeCycle.BLOCKED:
-            return replace(_invalid(Reason.CARD_BLOCKED, "card blocked", cred), genuine=True)
+            return _invalid(Reason.CARD_BLOCKED, "card blocked", cred)
         if auth.body.life_cycle != c.LifeCycle.OPERATIONAL:
-            detail = f"card state {auth.body.life_cycle:#04x}"
-            return replace(_invalid(Reason.NOT_PERSONALISED, detail, cred), genuine=True)
-        return replace(self.revocation(cred, now, program), genuine=True)
+            return _invalid(Reason.NOT_PERSONALISED, f"card state {auth.body.life_cycle:#04x}", cred)
+        return self.revocation(cred, now, program)
 
     def revocation(self, cred: Credential, now: float, program: int | None) -> Result:
         if self.statuses is None:
             return Result(Verdict.UNKNOWN, Reason.NO_REVOCATION_DATA, "no revocation data", cred)
-        age = self.statuses.age(now)
-        if age is None:
-            return Result(Verdict.UNKNOWN, Reason.NO_REVOCATION_DATA, "no revocation data", cred)
         index = cred.claims.status_index
-        if not self.statuses.covers(index):
-            return Result(Verdict.UNKNOWN, Reason.STATUS_INDEX_OUT_OF_RANGE, f"index {index}", cred, age)
-        status = self.statuses.status(index)
+        try:
+            self.statuses.refresh()
+            age = self.statuses.age(now)
+            if age is None:
+                return Result(Verdict.UNKNOWN, Reason.NO_REVOCATION_DATA, "no revocation data", cred)
+            if not self.statuses.covers(index):
+                return Result(Verdict.UNKNOWN, Reason.STATUS_INDEX_OUT_OF_RANGE, f"index {index}", cred, age)
+            status = self.statuses.status(index)
+        except RevocationError as exc:  # a damaged store: no answer, never a crash
+            return Result(
+                Verdict.UNKNOWN, Reason.NO_REVOCATION_DATA, f"revocation data unreadable: {exc}", cred
+            )
         # A revocation seen in old data still stands: only VALID needs fresh data.
         if status == STATUS_REVOKED:
             return Result(Verdict.INVALID, Reason.REVOKED, "card revoked", cred, age)
         if status == STATUS_SUSPENDED:
             return Result(Verdict.INVALID, Reason.SUSPENDED, "card suspended", cred, age)
+        if status != CardStatus.VALID:
+            return Result(Verdict.UNKNOWN, Reason.NO_REVOCATION_DATA, f"unknown status {status}", cred, age)
+        if age < -CLOCK_SKEW_S:
+            detail = f"terminal clock {-age / 3600:.1f} h behind the revocation data"
+            return Result(Verdict.UNKNOWN, Reason.CLOCK_WRONG, detail, cred, age)
         limit = self.freshness.max_age_s(program)
         if age > limit:
             return Result(

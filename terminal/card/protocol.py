@@ -14,11 +14,14 @@ from typing import Protocol
 from card_applet_spec import constants as c
 from card_applet_spec.apdu import CommandApdu
 from terminal.card.connection import Connection
+from terminal.card.errors import MalformedResponseError
 
 log = logging.getLogger(__name__)
 
 MAX_GET_RESPONSE_ROUNDS = 64
 _SECRET_INS = {c.INS_VERIFY, c.INS_CHANGE_REFERENCE_DATA, c.INS_RESET_RETRY_COUNTER}
+#: Data objects holding personal data (the full NIK): their PUT DATA content is never logged.
+_PERSONAL_DO = {(c.DO_PERSONAL_DATA >> 8, c.DO_PERSONAL_DATA & 0xFF)}
 
 
 class ApduProcessor(Protocol):
@@ -29,7 +32,7 @@ def redacted(cmd: CommandApdu) -> str:
     head = f"{cmd.cla:02X}{cmd.ins:02X}{cmd.p1:02X}{cmd.p2:02X}"
     if not cmd.data:
         body = ""
-    elif cmd.ins in _SECRET_INS:
+    elif cmd.ins in _SECRET_INS or (cmd.ins == c.INS_PUT_DATA and (cmd.p1, cmd.p2) in _PERSONAL_DO):
         body = f" [{len(cmd.data)} bytes redacted]"
     else:
         body = f" {cmd.data.hex().upper()}"
@@ -76,25 +79,33 @@ class CommandChainer:
 
 
 class ResponseCollector:
-    """Collect a response split over 61xx / GET RESPONSE, and retry once on 6Cxx (wrong Le)."""
+    """Collect a response split over 61xx / GET RESPONSE, and retry a pure read once on 6Cxx (wrong Le).
+
+    61xx means the command *completed* and more of its answer waits: if fetching the rest fails, the
+    command's outcome is unknown to us, never "refused" — MalformedResponseError, so a DEBIT is settled
+    from the card's log rather than written off. 6Cxx re-sends only commands without data (reads);
+    re-sending a DEBIT would be a second DEBIT.
+    """
 
     def __init__(self, inner: ApduProcessor) -> None:
         self.inner = inner
 
     def process(self, cmd: CommandApdu) -> tuple[bytes, int]:
         data, sw = self.inner.process(cmd)
-        if sw >> 8 == c.SW1_WRONG_LE:
+        if sw >> 8 == c.SW1_WRONG_LE and not cmd.data:
             data, sw = self.inner.process(replace(cmd, le=(sw & 0xFF) or 256))
+        if sw >> 8 != c.SW1_MORE_DATA:
+            return data, sw
         buf = bytearray(data)
-        rounds = 0
-        while sw >> 8 == c.SW1_MORE_DATA:
-            rounds += 1
-            if rounds > MAX_GET_RESPONSE_ROUNDS:
-                break
+        for _ in range(MAX_GET_RESPONSE_ROUNDS):
             get_response = CommandApdu(c.CLA_ISO, c.INS_GET_RESPONSE, 0, 0, le=(sw & 0xFF) or 256)
             data, sw = self.inner.process(get_response)
             buf += data
-        return bytes(buf), sw
+            if sw == c.SW.OK:
+                return bytes(buf), sw
+            if sw >> 8 != c.SW1_MORE_DATA:
+                raise MalformedResponseError(f"GET RESPONSE failed with SW {sw:04X} after 61xx")
+        raise MalformedResponseError("response longer than the protocol allows")
 
 
 def open_protocol(connection: Connection) -> tuple[ApduProcessor, Transport]:

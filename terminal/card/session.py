@@ -25,7 +25,7 @@ from card_applet_spec.records import (
 )
 from card_applet_spec.tlv import TlvError, iter_tlv, parse_single, parse_tlv, require, tlv
 from terminal.card.connection import Connection
-from terminal.card.errors import InvalidPinError, MalformedResponseError, error_for_sw
+from terminal.card.errors import InvalidPinError, MalformedResponseError, PinBlockedError, error_for_sw
 from terminal.card.protocol import open_protocol
 
 
@@ -242,6 +242,8 @@ class KhbsSession:
             self._send(c.CLA_ISO, c.INS_VERIFY, 0x00, c.PIN_REFERENCE)
         except InvalidPinError as err:
             return PinStatus(False, err.attempts_remaining)
+        except PinBlockedError:
+            return PinStatus(False, 0)
         return PinStatus(True, c.PIN_MAX_TRIES)
 
     def verify_pin(self, pin: str) -> None:

@@ -52,7 +52,7 @@ class Terminal:
         self.clock = clock
 
     def service(self) -> RedemptionService:
-        verifier = Verifier(self.trust.current(), self.revocation, FreshnessPolicy())
+        verifier = Verifier(self.trust, self.revocation, FreshnessPolicy())
         counter = Counter("T6271001", "Kantor T6271001", "rina")
         return RedemptionService(self.ledger, verifier, counter, clock=self.clock, pending=self.pending)
 

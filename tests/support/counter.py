@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
 
+from terminal.db import make_engine
 from terminal.ledger import Entry, Ledger
 from terminal.redeem import Counter, PrintFailed, RedemptionService
 from tests.support.world import NOW, StaticStatuses, verifier
@@ -18,16 +19,7 @@ COUNTER = Counter(
 
 
 def sqlite_engine(path: Path | None) -> Engine:
-    engine = create_engine(f"sqlite:///{path}" if path else "sqlite://")
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.close()
-
-    return engine
+    return make_engine(path if path is not None else ":memory:")
 
 
 @dataclass

@@ -64,6 +64,9 @@ class StaticStatuses:
     issued_at: float | None = NOW - 3600
     size: int = 1_000_000
 
+    def refresh(self) -> None:
+        return None
+
     def status(self, index: int) -> int:
         return self.statuses.get(index, 0)
 
