@@ -552,6 +552,39 @@ def file_printer(
     return EscposPrinter(FileLink(File(devfile=path, profile=m.profile)), m)
 
 
+class PrinterSpecError(ValueError):
+    """A printer given on the command line in a form this driver does not know."""
+
+
+def printer_from_spec(spec: str) -> EscposPrinter:
+    """A printer from a short text, as given on the command line (``58mm`` paper by a ``@58`` suffix):
+
+    ``serial:/dev/ttyUSB0[:baud]`` · ``tcp:HOST[:PORT]`` · ``usb:VID:PID`` (hex) · ``file:PATH``.
+    """
+    text, _, paper_text = spec.partition("@")
+    paper = {"": PaperWidth.MM80, "80": PaperWidth.MM80, "58": PaperWidth.MM58}.get(paper_text)
+    kind, _, rest = text.partition(":")
+    try:
+        if paper is None or not rest:
+            raise ValueError("missing device or unknown paper width")
+        if kind == "serial":
+            device, _, baud = rest.partition(":")
+            return serial_printer(device, paper=paper, baudrate=int(baud) if baud else 115200)
+        if kind == "tcp":
+            host, _, port = rest.partition(":")
+            return network_printer(host, int(port) if port else 9100, paper=paper)
+        if kind == "usb":
+            vid, _, pid = rest.partition(":")
+            return usb_printer(int(vid, 16), int(pid, 16), paper=paper)
+        if kind == "file":
+            return file_printer(rest, paper=paper)
+    except ValueError as exc:
+        raise PrinterSpecError(f"printer {spec!r}: {exc}") from exc
+    raise PrinterSpecError(
+        f"printer {spec!r}: use serial:DEV[:BAUD], tcp:HOST[:PORT], usb:VID:PID or file:PATH"
+    )
+
+
 __all__ = [
     "CODE_PAGE",
     "MODELS",
@@ -562,6 +595,7 @@ __all__ = [
     "Link",
     "NetworkLink",
     "PrinterModel",
+    "PrinterSpecError",
     "QuietSerial",
     "QuietUsb",
     "SerialLink",
@@ -569,6 +603,7 @@ __all__ = [
     "file_printer",
     "network_printer",
     "printable_text",
+    "printer_from_spec",
     "render_document",
     "render_layout",
     "serial_printer",
