@@ -107,6 +107,7 @@ from card_applet_spec import constants as c
 from card_applet_spec.apdu import CommandApdu
 from card_applet_spec.credential import (
     Claims,
+    Credential,
     compressed_point,
     decode_credential,
     holder_ref,
@@ -441,6 +442,22 @@ def grant_json(g: GrantBody) -> dict[str, Any]:
     }
 
 
+def credential_json(raw: bytes, cred: Credential) -> dict[str, Any]:
+    """The credential ``raw`` (``cred`` decoded from it): its length, key id and claims."""
+    return {
+        "length": len(raw),
+        "kid": cred.kid.hex(),
+        "card_serial": cred.claims.card_serial.hex(),
+        "status_index": cred.claims.status_index,
+        "name": cred.claims.name,
+        "region": cred.claims.region,
+        "nik_masked": cred.claims.nik_masked,
+        "card_key": cred.claims.card_key.hex(),
+        "issued_at": cred.claims.issued_at,
+        "expires_at": cred.claims.expires_at,
+    }
+
+
 def signed_json(s: Signed) -> dict[str, str]:
     return {"body": s.body.hex(), "kid": s.kid.hex(), "signature": s.signature.hex()}
 
@@ -573,19 +590,7 @@ class Tap:
         _check(
             cred.claims.card_key == compressed_point(CARD_KEY.public_key()), "credential binds the card key"
         )
-        expect = {
-            "length": len(data),
-            "kid": cred.kid.hex(),
-            "card_serial": cred.claims.card_serial.hex(),
-            "status_index": cred.claims.status_index,
-            "name": cred.claims.name,
-            "region": cred.claims.region,
-            "nik_masked": cred.claims.nik_masked,
-            "card_key": cred.claims.card_key.hex(),
-            "issued_at": cred.claims.issued_at,
-            "expires_at": cred.claims.expires_at,
-        }
-        self._step("read_credential", None, sw, expect)
+        self._step("read_credential", None, sw, credential_json(data, cred))
         return data
 
     def read_serial(self, sw: int = OK) -> bytes:

@@ -17,6 +17,7 @@ from kiosk_ui import texts
 from kiosk_ui.backend import Backend, build_demo_backend
 from kiosk_ui.i18n import Language
 from kiosk_ui.theme import STYLE, app_font
+from terminal.receipt import ReceiptPrinter
 
 log = logging.getLogger(__name__)
 SIZE = (1280, 800)
@@ -46,6 +47,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="data directory (default: a fresh one)",
     )
+    parser.add_argument(
+        "--printer",
+        metavar="SPEC",
+        help="a real receipt printer: serial:/dev/ttyUSB0[:BAUD], tcp:HOST[:PORT], usb:VID:PID or file:PATH "
+        "(append @58 for 58 mm paper); default: receipts to a text file",
+    )
     parser.add_argument("--no-demo-panel", action="store_true", help="hide the demo panel")
     # benchmarks: print the epoch time of the first paint of the start screen, then quit
     parser.add_argument("--first-paint-and-quit", action="store_true", help=argparse.SUPPRESS)
@@ -70,6 +77,13 @@ def pcsc_readers() -> object:
     return module.ReaderSupervisor()
 
 
+def real_printer(spec: str) -> ReceiptPrinter:
+    """A python-escpos printer from its spec, imported by name like the readers (drivers/ at run time)."""
+    module = importlib.import_module("drivers.printer")
+    printer: ReceiptPrinter = module.printer_from_spec(spec)
+    return printer
+
+
 def build_window(backend: Backend, language: Language, mode: str) -> QWidget:
     if mode == "counter":
         from kiosk_ui.counter import CounterWindow
@@ -91,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.pcsc:
         backend.readers = pcsc_readers()  # type: ignore[assignment]
         backend.demo = None
+    if args.printer:
+        try:
+            backend.use_printer(real_printer(args.printer))
+        except ValueError as exc:  # PrinterSpecError: say it plainly, no traceback
+            print(f"kartu kiosk: {exc}", file=sys.stderr)
+            return 64
     window = build_window(backend, language, args.mode)
     window.resize(*SIZE)
     if args.first_paint_and_quit:

@@ -166,6 +166,12 @@ class Backend:
     def card(self, key: str) -> DemoCard:
         return next(d for d in self.demo_cards if d.key == key)
 
+    def use_printer(self, printer: ReceiptPrinter) -> None:
+        """Print receipts on this printer from now on (a real one chosen on the command line)."""
+        self.printer = printer
+        names = {cid: name for cid, name, _pin in DEMO_CLERKS}
+        self.terminal.redemption.receipts = EntryReceiptSink(printer, names)
+
 
 DEMO_CLERKS = (("rina", "Rina Marlina", "1234"), ("agus", "Agus Salim", "5678"))
 

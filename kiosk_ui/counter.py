@@ -9,7 +9,6 @@ the printer, the data age / last sync and what is waiting to be uploaded.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from functools import partial
 
@@ -23,11 +22,9 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
-    QWidget,
 )
 
 from card_applet_spec import constants as c
@@ -40,44 +37,35 @@ from kiosk_ui.presenting import (
     needs_amount,
     pin_tries_left,
     printer_fault,
-    refusal_for_error,
     refusal_for_tap,
     region_name,
     wib,
     wrong_pin_tries,
 )
 from kiosk_ui.qtcompat import emit
-from kiosk_ui.screens import (
-    AttractScreen,
-    PinScreen,
-    ReadingScreen,
-    RefusalScreen,
-    pin_tries_message,
-    reader_line,
-)
+from kiosk_ui.screens import AttractScreen, ReadingScreen, pin_tries_message, reader_line
+from kiosk_ui.shell import CardWindow
 from kiosk_ui.theme import icon
 from kiosk_ui.widgets import (
-    Header,
+    FactGrid,
     NumPad,
     PinPad,
     Screen,
-    ServiceTile,
+    ServiceGrid,
     button,
     clear_layout,
     icon_label,
     label,
     panel,
 )
-from kiosk_ui.worker import CardLink, Jobs, ReaderBridge
 from terminal.app import TerminalStatus
 from terminal.entitlements import Entitlement, Status
 from terminal.ledger import DayTotals, Entry, LedgerError, ReceiptState, ReconcileReport, State
 from terminal.programs import PROGRAMS, parse_amount
-from terminal.readers import CardInserted, CardRemoved, ReadersChanged
+from terminal.readers import CardInserted, ReadersChanged
 from terminal.redeem import DebitInterrupted, Redemption, RedemptionRefused
 from terminal.tap import TapResult
 
-log = logging.getLogger(__name__)
 translate = QCoreApplication.translate
 
 
@@ -308,21 +296,17 @@ class HolderScreen(Screen):
         right.addWidget(self.banner)
         self.prompt = label("", "subtitle")
         right.addWidget(self.prompt)
-        grid = QGridLayout()
-        grid.setSpacing(12)
-        self.tiles = [ServiceTile(int(p), compact=True) for p in c.Program]
-        for i, tile in enumerate(self.tiles):
+        self.grid = ServiceGrid(12, compact=True)
+        self.tiles = self.grid.tiles
+        for tile in self.tiles:
             tile.clicked.connect(self.choose)
-            grid.addWidget(tile, i // 4, i % 4)
-        right.addLayout(grid, 1)
+        right.addLayout(self.grid, 1)
         row.addLayout(right, 1)
         self.retranslate()
 
     def show_holder(self, tap: TapResult, report: ReconcileReport | None) -> None:
         self.tap, self.report = tap, report
-        by_program = {int(e.program): e for e in tap.entitlements}
-        for tile in self.tiles:
-            tile.show_entitlement(by_program.get(tile.program))
+        self.grid.show_entitlements(tap.entitlements)
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -368,14 +352,12 @@ class HolderScreen(Screen):
             lines.append(translate("Holder", "Ada transaksi terputus yang perlu diperiksa petugas pusat."))
         self.banner.setText("\n".join(lines))
         self.banner.setVisible(bool(lines))
-        for tile in self.tiles:
-            tile.show_entitlement(tile.entitlement)
+        self.grid.retranslate()
 
     def clear(self) -> None:
         self.tap = None
         self.report = None
-        for tile in self.tiles:
-            tile.show_entitlement(None)
+        self.grid.show_entitlements(())
         self.retranslate()
 
 
@@ -500,15 +482,7 @@ class ConfirmScreen(Screen):
         box, inner = panel()
         self.title = label("", "title")
         inner.addWidget(self.title)
-        self.grid = QGridLayout()
-        self.keys = [label("", wrap=False) for _ in range(4)]
-        self.values = [label("") for _ in range(4)]
-        for i, (k, v) in enumerate(zip(self.keys, self.values, strict=True)):
-            k.setStyleSheet("font-size: 19pt; color: #374151;")
-            v.setStyleSheet("font-size: 23pt; font-weight: 800;")
-            v.setObjectName(f"confirm_{i}")
-            self.grid.addWidget(k, i, 0)
-            self.grid.addWidget(v, i, 1)
+        self.grid = FactGrid(4, "confirm", 23)
         inner.addLayout(self.grid)
         column.addWidget(box)
         self.note = label("", "small")
@@ -530,19 +504,18 @@ class ConfirmScreen(Screen):
     def retranslate(self) -> None:
         self.title.setText(translate("Confirm", "Periksa sebelum menyimpan"))
         self.cancel_button.setText(translate("Confirm", "Batal"))
-        self.confirm_button.setText(translate("Confirm", "Konfirmasi & cetak struk"))
+        self.confirm_button.setText(translate("Confirm", "Konfirmasi && cetak struk"))
         self.note.setText(translate("Confirm", "Jangan angkat kartu sampai struk keluar."))
-        names = [
-            translate("Confirm", "Warga"),
-            translate("Confirm", "Layanan"),
-            translate("Confirm", "Jumlah"),
-            translate("Confirm", "Sisa sesudahnya"),
-        ]
-        for k, text in zip(self.keys, names, strict=True):
-            k.setText(text)
+        self.grid.show_keys(
+            [
+                translate("Confirm", "Warga"),
+                translate("Confirm", "Layanan"),
+                translate("Confirm", "Jumlah"),
+                translate("Confirm", "Sisa sesudahnya"),
+            ]
+        )
         if self.summary is None:
-            for v in self.values:
-                v.setText("")
+            self.grid.show_values(None)
             return
         tap, e, amount = self.summary
         if needs_amount(int(e.program)):
@@ -550,9 +523,9 @@ class ConfirmScreen(Screen):
             after = texts.amount_text(e.unit, (e.remaining or 0) - amount)
         else:
             what, after = translate("Confirm", "Kunjungan (tanpa jumlah)"), "–"
-        values = [f"{tap.holder_name} · NIK {tap.nik_masked}", texts.program_name(e.info), what, after]
-        for v, text in zip(self.values, values, strict=True):
-            v.setText(text)
+        self.grid.show_values(
+            [f"{tap.holder_name} · NIK {tap.nik_masked}", texts.program_name(e.info), what, after]
+        )
 
     def clear(self) -> None:
         self.summary = None
@@ -1055,23 +1028,21 @@ class PinResetScreen(Screen):
 
 # -- the window ------------------------------------------------------------------------------------------
 
+#: What the PIN screen says when the holder's PIN is asked for a redemption: title, subtitle.
+REDEEM_PIN = (
+    ("Pin", QT_TRANSLATE_NOOP("Pin", "Warga: masukkan PIN kartu")),
+    ("Pin", QT_TRANSLATE_NOOP("Pin", "Petugas: balikkan layar atau berikan papan PIN kepada warga.")),
+)
 
-class CounterWindow(QWidget):
-    screen_changed = Signal(str)
+
+class CounterWindow(CardWindow):
+    NAME = "counter"
+    KEEP_ON_FORGET = ("login", "home", "reading", "processing", "transactions", "report")
     STATUS_MS = 5000
 
     def __init__(self, backend: Backend, language: Language) -> None:
-        super().__init__()
-        self.backend = backend
-        self.terminal = backend.terminal
-        self.language = language
-        self.setWindowTitle("Kartu Huma Betang Sejahtera — Loket")
-        self.jobs = Jobs(self)
-        self.link = CardLink()
-        self.bridge = ReaderBridge(backend.readers, self)
+        super().__init__(backend, language, "Kartu Huma Betang Sejahtera — Loket", counter=True)
         self.clerk: Clerk | None = None
-        self.tap: TapResult | None = None
-        self.card_reader: str | None = None
         self.program: Entitlement | None = None
         self.amount = 0
         self.holder_pin = ""
@@ -1083,49 +1054,38 @@ class CounterWindow(QWidget):
         self.card_event: CardInserted | None = None
         self.card_unread = False
 
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        self.header = Header()
-        self.header.language_requested.connect(self.language.set)
-        column.addWidget(self.header)
-        self.stack = QStackedWidget()
-        column.addWidget(self.stack, 1)
         self.status = StatusStrip()
-        column.addWidget(self.status)
+        self.column.addWidget(self.status)
 
         self.login = LoginScreen(backend.clerks.clerks())
         self.home = HomeScreen()
-        self.reading = ReadingScreen()
         self.holder = HolderScreen()
         self.amount_screen = AmountScreen()
-        self.pin = PinScreen()
         self.confirm = ConfirmScreen()
         self.processing = ReadingScreen()
         self.result = ResultScreen()
-        self.refusal = RefusalScreen(counter=True)
         self.transactions = TransactionsScreen()
         self.void = VoidScreen()
         self.report = ReportScreen()
         self.reset = PinResetScreen()
-        self.screens: dict[str, Screen] = {
-            "login": self.login,
-            "home": self.home,
-            "reading": self.reading,
-            "holder": self.holder,
-            "amount": self.amount_screen,
-            "pin": self.pin,
-            "confirm": self.confirm,
-            "processing": self.processing,
-            "result": self.result,
-            "refusal": self.refusal,
-            "transactions": self.transactions,
-            "void": self.void,
-            "report": self.report,
-            "reset": self.reset,
-        }
-        for screen in self.screens.values():
-            self.stack.addWidget(screen)
+        self.add_screens(
+            {
+                "login": self.login,
+                "home": self.home,
+                "reading": self.reading,
+                "holder": self.holder,
+                "amount": self.amount_screen,
+                "pin": self.pin,
+                "confirm": self.confirm,
+                "processing": self.processing,
+                "result": self.result,
+                "refusal": self.refusal,
+                "transactions": self.transactions,
+                "void": self.void,
+                "report": self.report,
+                "reset": self.reset,
+            }
+        )
         self.processing.title.setObjectName("processingTitle")
 
         self.login.login.connect(self.do_login)
@@ -1154,10 +1114,6 @@ class CounterWindow(QWidget):
         self.reset.back.connect(lambda: self.show_screen("holder"))
         self.reset.proceed.connect(self.ask_new_pin)
 
-        self.bridge.inserted.connect(self.on_inserted)
-        self.bridge.removed.connect(self.on_removed)
-        self.bridge.changed.connect(self.on_readers)
-        language.changed.connect(self._language_changed)
         self.status_timer = QTimer(self)
         self.status_timer.setInterval(self.STATUS_MS)
         self.status_timer.timeout.connect(self.refresh_status)
@@ -1170,30 +1126,16 @@ class CounterWindow(QWidget):
         return self.login
 
     def start(self) -> None:
-        self.bridge.start()
+        super().start()
         self.status_timer.start()
         self.refresh_status()
 
     def shutdown(self) -> None:
         self.status_timer.stop()
-        self.bridge.stop()
-        self.jobs.submit(self.link.close)
-        self.jobs.shutdown()
-
-    @property
-    def current(self) -> str:
-        widget = self.stack.currentWidget()
-        return next(name for name, screen in self.screens.items() if screen is widget)
-
-    def show_screen(self, name: str) -> None:
-        self.stack.setCurrentWidget(self.screens[name])
-        emit(self.screen_changed, name)
+        super().shutdown()
 
     def _language_changed(self, lang: str) -> None:
-        texts.set_language(lang)
-        self.header.show_language(lang)
-        for screen in self.screens.values():
-            screen.retranslate()
+        super()._language_changed(lang)
         self.status.retranslate()
         self._header_context()
 
@@ -1245,10 +1187,8 @@ class CounterWindow(QWidget):
         self.home.attract.set_readers(event)
         self.status.show_readers(event)
 
-    def on_inserted(self, event: CardInserted) -> None:
-        if self.card_reader is not None and event.reader != self.card_reader:
-            return  # one holder at a time
-        self.card_reader, self.card_event = event.reader, event
+    def card_inserted(self, event: CardInserted) -> None:
+        self.card_event = event
         if self.redeeming:
             return
         if self.clerk is None or self.current in ("transactions", "void", "report"):
@@ -1258,21 +1198,11 @@ class CounterWindow(QWidget):
 
     def _read_card(self, event: CardInserted) -> None:
         self.card_unread = False
-        self.jobs.forget()
-        self._forget_holder()
         self.home.say(None)
-        self.show_screen("reading")
-        terminal, link = self.terminal, self.link
+        self.read_card(event, self.terminal.tap_and_settle, self._tapped)
 
-        def read() -> tuple[TapResult, ReconcileReport]:
-            return terminal.tap_and_settle(link.open(event))
-
-        self.jobs.submit(read, self._tapped, self._failed)
-
-    def on_removed(self, event: CardRemoved) -> None:
-        if event.reader != self.card_reader:
-            return
-        self.card_reader, self.card_event, self.card_unread = None, None, False
+    def card_removed(self) -> None:
+        self.card_event, self.card_unread = None, False
         if self.redeeming:
             return  # the redemption's own outcome (done, or DebitInterrupted) decides what comes next
         if self.current in ("reading", "holder", "amount", "pin", "confirm", "reset"):
@@ -1315,15 +1245,7 @@ class CounterWindow(QWidget):
 
     def amount_chosen(self, amount: int) -> None:
         self.amount = amount
-        if self.tap is not None and pin_tries_left(self.tap) == 0:
-            self._refuse(RefusalInfo(Refusal.PIN_BLOCKED))
-            return
-        self.pin.ask(
-            ("Pin", QT_TRANSLATE_NOOP("Pin", "Warga: masukkan PIN kartu")),
-            ("Pin", QT_TRANSLATE_NOOP("Pin", "Petugas: balikkan layar atau berikan papan PIN kepada warga.")),
-        )
-        self.pin.mode = "redeem"
-        self.show_screen("pin")
+        self.ask_holder_pin(*REDEEM_PIN, mode="redeem")
 
     def pin_entered(self, pin: str) -> None:
         mode = self.pin.mode
@@ -1377,15 +1299,7 @@ class CounterWindow(QWidget):
                 return
             tries = wrong_pin_tries(exc)
             if tries:
-                self.pin.ask(
-                    ("Pin", QT_TRANSLATE_NOOP("Pin", "Warga: masukkan PIN kartu")),
-                    (
-                        "Pin",
-                        QT_TRANSLATE_NOOP(
-                            "Pin", "Petugas: balikkan layar atau berikan papan PIN kepada warga."
-                        ),
-                    ),
-                )
+                self.pin.ask(*REDEEM_PIN)
                 self.pin.mode = "redeem"
                 self.pin.say(pin_tries_message(tries), tries=tries)
                 self.show_screen("pin")
@@ -1541,12 +1455,6 @@ class CounterWindow(QWidget):
         self.jobs.submit(run, lambda _r: self.report.say(translate("Counter", "Laporan dicetak.")), failed)
 
     # -- endings ------------------------------------------------------------------------------------
-    def _failed(self, exc: BaseException) -> None:
-        info = refusal_for_error(exc)
-        if info.kind is Refusal.SYSTEM_ERROR:
-            log.error("counter: unexpected %s", info.detail, exc_info=exc)
-        self._refuse(info)
-
     def _refuse(self, info: RefusalInfo, plain: str | None = None) -> None:
         extra: list[tuple[str, Callable[[], None], str]] = []
         if info.kind is Refusal.PIN_BLOCKED and self.tap is not None:
@@ -1573,18 +1481,13 @@ class CounterWindow(QWidget):
             self.go_home()
 
     def _forget_holder(self) -> None:
-        self.tap = None
         self.program = None
         self.amount = 0
         self.holder_pin = self.new_pin = ""
-        for name, screen in self.screens.items():
-            if name not in ("login", "home", "reading", "processing", "transactions", "report"):
-                screen.clear()
+        super()._forget_holder()
 
     def go_home(self, notice: tuple[str, str] | None = None) -> None:
-        self.jobs.forget()
-        self.jobs.submit(self.link.close)
-        self._forget_holder()
+        self._end_session()
         self.home.say(notice)
         self.show_screen("home")
         self.refresh_status()

@@ -10,12 +10,11 @@ and every error is a plain-words screen (``kiosk_ui.screens.RefusalScreen``).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from functools import partial
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from card_applet_spec import constants as c
 from card_applet_spec.records import TxRecord
@@ -27,22 +26,21 @@ from kiosk_ui.presenting import (
     Refusal,
     RefusalInfo,
     mask_number,
-    pin_tries_left,
-    refusal_for_error,
     refusal_for_tap,
     region_name,
     wib,
     wrong_pin_tries,
 )
 from kiosk_ui.qtcompat import emit
-from kiosk_ui.screens import AttractScreen, PinScreen, ReadingScreen, RefusalScreen, pin_tries_message
+from kiosk_ui.screens import AttractScreen, pin_tries_message
+from kiosk_ui.shell import CardWindow
 from kiosk_ui.theme import icon
 from kiosk_ui.widgets import (
     Chip,
-    Header,
+    FactGrid,
     IdleTimer,
     Screen,
-    ServiceTile,
+    ServiceGrid,
     button,
     clear_layout,
     icon_label,
@@ -50,15 +48,13 @@ from kiosk_ui.widgets import (
     panel,
     scroll,
 )
-from kiosk_ui.worker import CardLink, Jobs, ReaderBridge
 from terminal.card.errors import InvalidPinError
 from terminal.card.session import PersonalData
 from terminal.catalogue import AlreadyRegistered, CatalogueItem, CatalogueKind
 from terminal.entitlements import Entitlement, Status
-from terminal.readers import CardInserted, CardRemoved, ReadersChanged
+from terminal.readers import CardInserted, ReadersChanged
 from terminal.tap import TapResult
 
-log = logging.getLogger(__name__)
 translate = QCoreApplication.translate
 
 
@@ -87,19 +83,14 @@ class ServicesScreen(Screen):
         column.addLayout(top)
         self.hint = label("", "small")
         column.addWidget(self.hint)
-        grid = QGridLayout()
-        grid.setSpacing(14)
-        self.tiles = [ServiceTile(int(p)) for p in c.Program]
-        for i, tile in enumerate(self.tiles):
-            grid.addWidget(tile, i // 4, i % 4)
-        column.addLayout(grid, 1)
+        self.grid = ServiceGrid(14)
+        self.tiles = self.grid.tiles
+        column.addLayout(self.grid, 1)
         self.retranslate()
 
     def show_tap(self, tap: TapResult) -> None:
         self.tap = tap
-        by_program = {int(e.program): e for e in tap.entitlements}
-        for tile in self.tiles:
-            tile.show_entitlement(by_program.get(tile.program))
+        self.grid.show_entitlements(tap.entitlements)
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -116,13 +107,11 @@ class ServicesScreen(Screen):
         cred = self.tap.result.credential
         region = region_name(cred.claims.region) if cred else ""
         self.who.setText(f"NIK {self.tap.nik_masked} · {region}")
-        for tile in self.tiles:
-            tile.show_entitlement(tile.entitlement)
+        self.grid.retranslate()
 
     def clear(self) -> None:
         self.tap = None
-        for tile in self.tiles:
-            tile.show_entitlement(None)
+        self.grid.show_entitlements(())
         self.retranslate()
 
 
@@ -359,17 +348,9 @@ class PersonalScreen(Screen):
         self.name.setStyleSheet("font-size: 32pt; font-weight: 800;")
         top.addWidget(self.name, 1)
         inner.addLayout(top)
-        self.grid = QGridLayout()
+        self.grid = FactGrid(5, "personal", 22, wrap_values=False)
         self.grid.setHorizontalSpacing(30)
         self.grid.setVerticalSpacing(10)
-        self.keys = [label("", wrap=False) for _ in range(5)]
-        self.values = [label("", wrap=False) for _ in range(5)]
-        for i, (k, v) in enumerate(zip(self.keys, self.values, strict=True)):
-            k.setStyleSheet("font-size: 19pt; color: #374151;")
-            v.setStyleSheet("font-size: 22pt; font-weight: 800;")
-            v.setObjectName(f"personal_{i}")
-            self.grid.addWidget(k, i, 0)
-            self.grid.addWidget(v, i, 1)
         inner.addLayout(self.grid)
         column.addWidget(box)
         self.privacy = label("", "small")
@@ -392,19 +373,18 @@ class PersonalScreen(Screen):
                 "Nomor NIK dan KK sengaja disamarkan. Layar ini tertutup sendiri setelah 30 detik.",
             )
         )
-        names = [
-            translate("Personal", "NIK"),
-            translate("Personal", "Tanggal lahir"),
-            translate("Personal", "Jenis kelamin"),
-            translate("Personal", "Nomor KK"),
-            translate("Personal", "Wilayah"),
-        ]
-        for k, text in zip(self.keys, names, strict=True):
-            k.setText(text)
+        self.grid.show_keys(
+            [
+                translate("Personal", "NIK"),
+                translate("Personal", "Tanggal lahir"),
+                translate("Personal", "Jenis kelamin"),
+                translate("Personal", "Nomor KK"),
+                translate("Personal", "Wilayah"),
+            ]
+        )
         if self.data is None or self.tap is None:
             self.name.setText("")
-            for v in self.values:
-                v.setText("")
+            self.grid.show_values(None)
             return
         d = self.data
         try:
@@ -415,16 +395,16 @@ class PersonalScreen(Screen):
             d.sex, d.sex
         )
         cred = self.tap.result.credential
-        values = [
-            mask_number(d.nik),
-            born,
-            sex,
-            mask_number(d.kk_number) if d.kk_number else "–",
-            region_name(cred.claims.region) if cred else "",
-        ]
         self.name.setText(self.tap.holder_name)
-        for v, text in zip(self.values, values, strict=True):
-            v.setText(text)
+        self.grid.show_values(
+            [
+                mask_number(d.nik),
+                born,
+                sex,
+                mask_number(d.kk_number) if d.kk_number else "–",
+                region_name(cred.claims.region) if cred else "",
+            ]
+        )
 
     def clear(self) -> None:
         self.data = None
@@ -443,58 +423,39 @@ class _TouchFilter(QObject):
         return False
 
 
-class KioskWindow(QWidget):
+class KioskWindow(CardWindow):
     """The citizen kiosk. ``start()`` begins watching the readers."""
 
     #: (milliseconds from the card event to the first paint of the service tiles)
     services_painted = Signal(float)
-    screen_changed = Signal(str)
 
+    NAME = "kiosk"
+    KEEP_ON_FORGET = ("attract", "reading")
     IDLE_S = 45.0
     PERSONAL_S = 30.0
 
     def __init__(self, backend: Backend, language: Language, *, idle_s: float | None = None) -> None:
-        super().__init__()
-        self.backend = backend
-        self.terminal = backend.terminal
-        self.language = language
-        self.setWindowTitle("Kartu Huma Betang Sejahtera")
-        self.jobs = Jobs(self)
-        self.link = CardLink()
-        self.bridge = ReaderBridge(backend.readers, self)
-        self.tap: TapResult | None = None
+        super().__init__(backend, language, "Kartu Huma Betang Sejahtera")
         self.history: list[TxRecord] | None = None
-        self.card_reader: str | None = None
         self.card_sequence = -1
         self._paint_from: float | None = None
         self.latencies_ms: list[float] = []
 
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        self.header = Header()
-        self.header.language_requested.connect(self.set_language)
-        column.addWidget(self.header)
-        self.stack = QStackedWidget()
-        column.addWidget(self.stack, 1)
         self.attract = AttractScreen()
-        self.reading = ReadingScreen()
         self.services = ServicesScreen()
         self.detail = DetailScreen()
-        self.pin = PinScreen()
         self.personal = PersonalScreen()
-        self.refusal = RefusalScreen()
-        self.screens: dict[str, Screen] = {
-            "attract": self.attract,
-            "reading": self.reading,
-            "services": self.services,
-            "detail": self.detail,
-            "pin": self.pin,
-            "personal": self.personal,
-            "refusal": self.refusal,
-        }
-        for screen in self.screens.values():
-            self.stack.addWidget(screen)
+        self.add_screens(
+            {
+                "attract": self.attract,
+                "reading": self.reading,
+                "services": self.services,
+                "detail": self.detail,
+                "pin": self.pin,
+                "personal": self.personal,
+                "refusal": self.refusal,
+            }
+        )
 
         for tile in self.services.tiles:
             tile.clicked.connect(self.open_detail)
@@ -508,11 +469,6 @@ class KioskWindow(QWidget):
         self.personal.back.connect(lambda: self.show_screen("services"))
         self.refusal.back.connect(self._refusal_done)
 
-        self.bridge.inserted.connect(self.on_inserted)
-        self.bridge.removed.connect(self.on_removed)
-        self.bridge.changed.connect(self.on_readers)
-        language.changed.connect(self._language_changed)
-
         self.idle = IdleTimer(idle_s if idle_s is not None else self.IDLE_S, self._idle)
         self.personal_timer = IdleTimer(self.PERSONAL_S, lambda: self._leave_personal())
         self._touch = _TouchFilter(self._touched)
@@ -522,41 +478,20 @@ class KioskWindow(QWidget):
         self.show_screen("attract")
 
     # -- lifecycle ---------------------------------------------------------------------------------------
-    def start(self) -> None:
-        self.bridge.start()
-
     def shutdown(self) -> None:
         app = QCoreApplication.instance()
         if app is not None:
             app.removeEventFilter(self._touch)
-        self.bridge.stop()
-        self.jobs.submit(self.link.close)
-        self.jobs.shutdown()
-
-    @property
-    def current(self) -> str:
-        widget = self.stack.currentWidget()
-        return next(name for name, screen in self.screens.items() if screen is widget)
+        super().shutdown()
 
     def show_screen(self, name: str) -> None:
-        self.stack.setCurrentWidget(self.screens[name])
         if name == "attract":
             self.idle.stop()
         else:
             self.idle.start()
         if name != "personal":
             self.personal_timer.stop()
-        emit(self.screen_changed, name)
-
-    # -- language ------------------------------------------------------------------------------------------
-    def set_language(self, lang: str) -> None:
-        self.language.set(lang)
-
-    def _language_changed(self, lang: str) -> None:
-        texts.set_language(lang)
-        self.header.show_language(lang)
-        for screen in self.screens.values():
-            screen.retranslate()
+        super().show_screen(name)
 
     # -- readers ---------------------------------------------------------------------------------------------
     def on_readers(self, event: ReadersChanged) -> None:
@@ -572,26 +507,13 @@ class KioskWindow(QWidget):
         ):
             self.go_attract()
 
-    def on_inserted(self, event: CardInserted) -> None:
-        if self.card_reader is not None and event.reader != self.card_reader:
-            return  # one holder at a time: a card on another reader waits
-        self.jobs.forget()
-        self._clear_holder()
-        self.card_reader, self.card_sequence = event.reader, event.sequence
+    def card_inserted(self, event: CardInserted) -> None:
+        self.card_sequence = event.sequence
         self.attract.set_hint("")
         self._paint_from = event.seen_at
-        self.show_screen("reading")
-        terminal, link = self.terminal, self.link
+        self.read_card(event, self.terminal.tap, self._tapped)
 
-        def read() -> TapResult:
-            return terminal.tap(link.open(event))
-
-        self.jobs.submit(read, self._tapped, self._failed)
-
-    def on_removed(self, event: CardRemoved) -> None:
-        if event.reader != self.card_reader:
-            return
-        self.card_reader = None
+    def card_removed(self) -> None:
         self.go_attract()
 
     # -- the holder's session -----------------------------------------------------------------------
@@ -662,10 +584,7 @@ class KioskWindow(QWidget):
     def ask_pin(self) -> None:
         if self.tap is None:
             return
-        if pin_tries_left(self.tap) == 0:
-            self._refuse(RefusalInfo(Refusal.PIN_BLOCKED))
-            return
-        self.pin.ask(
+        self.ask_holder_pin(
             ("Pin", QT_TRANSLATE_NOOP("Pin", "Masukkan PIN untuk melihat data pribadi")),
             (
                 "Pin",
@@ -674,7 +593,6 @@ class KioskWindow(QWidget):
                 ),
             ),
         )
-        self.show_screen("pin")
 
     def check_pin(self, pin: str) -> None:
         if self.tap is None:
@@ -707,13 +625,10 @@ class KioskWindow(QWidget):
     # -- endings ---------------------------------------------------------------------------------------------
     def _failed(self, exc: BaseException) -> None:
         self._paint_from = None
-        info = refusal_for_error(exc)
-        if info.kind is Refusal.SYSTEM_ERROR:
-            log.error("kiosk: unexpected %s", info.detail, exc_info=exc)
-        self._refuse(info)
+        super()._failed(exc)
 
     def _refuse(self, info: RefusalInfo) -> None:
-        self._clear_holder()
+        self._forget_holder()
         self.refusal.show_refusal(info)
         self.show_screen("refusal")
 
@@ -737,20 +652,15 @@ class KioskWindow(QWidget):
         if self.current == "personal":
             self.personal_timer.start()
 
-    def _clear_holder(self) -> None:
-        self.tap = None
+    def _forget_holder(self) -> None:
         self.history = None
         self.pin.setEnabled(True)
-        for name, screen in self.screens.items():
-            if name not in ("attract", "reading"):
-                screen.clear()
+        super()._forget_holder()
 
     def go_attract(self, take_card: bool = False) -> None:
         """Back to the start, with nothing of the last holder left on any screen."""
-        self.jobs.forget()
-        self.jobs.submit(self.link.close)
         self._paint_from = None
-        self._clear_holder()
+        self._end_session()
         self.attract.set_hint("take_card" if take_card and self.card_reader is not None else "")
         last = self.bridge.last
         if last is not None and not (last.service_up and last.readers):

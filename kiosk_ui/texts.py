@@ -198,111 +198,109 @@ class RefusalText:
     next_step: str
 
 
-def refusal_text(info: RefusalInfo, *, counter: bool = False) -> RefusalText:
-    k = info.kind
-    if k is Refusal.UNKNOWN_CARD:
-        return RefusalText(
-            "question",
-            translate("Refusal", "Kartu tidak dikenal"),
-            translate("Refusal", "Kartu ini bukan Kartu Huma Betang Sejahtera, atau tidak dapat dibaca."),
-            translate(
-                "Refusal",
-                "Periksa apakah kartu yang ditempelkan sudah benar. Jika sudah, bawa kartu ke kantor "
-                "kelurahan atau desa.",
-            ),
-        )
-    if k is Refusal.REVOKED_OR_BLOCKED:
-        return RefusalText(
-            "blocked",
-            translate("Refusal", "Kartu diblokir"),
-            translate(
-                "Refusal", "Kartu ini sudah dicabut atau diblokir, jadi tidak bisa dipakai untuk layanan."
-            ),
-            translate(
-                "Refusal",
-                "Datanglah ke kantor kelurahan atau desa dengan e-KTP Anda. Petugas akan menjelaskan "
-                "alasannya dan membantu bila perlu kartu baru.",
-            ),
-        )
-    if k is Refusal.EXPIRED:
-        return RefusalText(
-            "calendar",
-            translate("Refusal", "Kartu sudah tidak berlaku"),
-            translate("Refusal", "Masa berlaku kartu ini sudah habis."),
-            translate(
-                "Refusal",
-                "Bawa kartu ini dan e-KTP ke kantor kelurahan atau desa untuk mendapat kartu baru. "
-                "Hak Anda tidak hilang.",
-            ),
-        )
-    if k is Refusal.NOT_GENUINE:
-        return RefusalText(
-            "fake",
-            translate("Refusal", "Kartu tidak asli"),
-            translate("Refusal", "Kartu ini tidak lolos pemeriksaan keaslian."),
-            translate(
-                "Refusal",
-                "Jangan gunakan kartu ini. Bawa kartu dan e-KTP ke kantor kelurahan atau desa. "
-                "Jika kartu Anda hilang atau dicuri, laporkan di sana.",
-            ),
-        )
-    if k is Refusal.PIN_BLOCKED:
-        return RefusalText(
-            "lock",
-            translate("Refusal", "PIN terkunci"),
-            translate(
-                "Refusal",
-                "PIN salah dimasukkan 3 kali, jadi PIN dikunci. Kartu dan hak Anda tetap aman.",
-            ),
-            translate("Refusal", "Petugas dapat membuka PIN setelah memeriksa e-KTP warga.")
-            if counter
-            else translate(
-                "Refusal",
-                "Datanglah ke loket layanan dengan e-KTP. Petugas dapat membuka PIN Anda saat itu juga.",
-            ),
-        )
-    if k is Refusal.READER_MISSING:
-        return RefusalText(
-            "reader_missing",
-            translate("Refusal", "Pembaca kartu tidak ditemukan"),
-            translate("Refusal", "Mesin ini tidak dapat membaca kartu saat ini."),
-            translate(
-                "Refusal", "Silakan panggil petugas atau gunakan mesin lain. Kartu Anda tidak bermasalah."
-            ),
-        )
-    if k is Refusal.DATA_TOO_OLD:
-        if info.data_age_s is None:
-            body = translate(
-                "Refusal", "Mesin ini belum punya data status kartu, jadi belum bisa memastikan kartu Anda."
-            )
-        else:
-            body = translate(
-                "Refusal",
-                "Data di mesin ini terakhir diperbarui {age} yang lalu. Itu terlalu lama untuk memastikan "
-                "status kartu Anda.",
-            ).format(age=age_text(info.data_age_s))
-        return RefusalText(
-            "clock",
-            translate("Refusal", "Belum bisa memeriksa kartu"),
-            body,
-            translate(
-                "Refusal",
-                "Kartu Anda tidak ditolak. Coba lagi nanti, atau gunakan mesin lain atau loket kelurahan.",
-            ),
-        )
-    if k is Refusal.CARD_LOST:
-        return RefusalText(
-            "card_tap",
-            translate("Refusal", "Kartu terlepas"),
-            translate("Refusal", "Kartu diangkat sebelum selesai dibaca."),
-            translate("Refusal", "Tempelkan kartu lagi dan tahan sampai layar berganti."),
-        )
-    return RefusalText(
+#: What each refusal screen says: icon, title, what happened, what to do next (sources in context
+#: "Refusal"). Two screens say more: a clerk is told how to unblock a PIN, and "data too old" says how old.
+REFUSALS: dict[Refusal, tuple[str, str, str, str]] = {
+    Refusal.UNKNOWN_CARD: (
+        "question",
+        QT_TRANSLATE_NOOP("Refusal", "Kartu tidak dikenal"),
+        QT_TRANSLATE_NOOP("Refusal", "Kartu ini bukan Kartu Huma Betang Sejahtera, atau tidak dapat dibaca."),
+        QT_TRANSLATE_NOOP(
+            "Refusal",
+            "Periksa apakah kartu yang ditempelkan sudah benar. Jika sudah, bawa kartu ke kantor "
+            "kelurahan atau desa.",
+        ),
+    ),
+    Refusal.REVOKED_OR_BLOCKED: (
+        "blocked",
+        QT_TRANSLATE_NOOP("Refusal", "Kartu diblokir"),
+        QT_TRANSLATE_NOOP(
+            "Refusal", "Kartu ini sudah dicabut atau diblokir, jadi tidak bisa dipakai untuk layanan."
+        ),
+        QT_TRANSLATE_NOOP(
+            "Refusal",
+            "Datanglah ke kantor kelurahan atau desa dengan e-KTP Anda. Petugas akan menjelaskan "
+            "alasannya dan membantu bila perlu kartu baru.",
+        ),
+    ),
+    Refusal.EXPIRED: (
+        "calendar",
+        QT_TRANSLATE_NOOP("Refusal", "Kartu sudah tidak berlaku"),
+        QT_TRANSLATE_NOOP("Refusal", "Masa berlaku kartu ini sudah habis."),
+        QT_TRANSLATE_NOOP(
+            "Refusal",
+            "Bawa kartu ini dan e-KTP ke kantor kelurahan atau desa untuk mendapat kartu baru. "
+            "Hak Anda tidak hilang.",
+        ),
+    ),
+    Refusal.NOT_GENUINE: (
+        "fake",
+        QT_TRANSLATE_NOOP("Refusal", "Kartu tidak asli"),
+        QT_TRANSLATE_NOOP("Refusal", "Kartu ini tidak lolos pemeriksaan keaslian."),
+        QT_TRANSLATE_NOOP(
+            "Refusal",
+            "Jangan gunakan kartu ini. Bawa kartu dan e-KTP ke kantor kelurahan atau desa. "
+            "Jika kartu Anda hilang atau dicuri, laporkan di sana.",
+        ),
+    ),
+    Refusal.PIN_BLOCKED: (
+        "lock",
+        QT_TRANSLATE_NOOP("Refusal", "PIN terkunci"),
+        QT_TRANSLATE_NOOP(
+            "Refusal",
+            "PIN salah dimasukkan 3 kali, jadi PIN dikunci. Kartu dan hak Anda tetap aman.",
+        ),
+        QT_TRANSLATE_NOOP(
+            "Refusal",
+            "Datanglah ke loket layanan dengan e-KTP. Petugas dapat membuka PIN Anda saat itu juga.",
+        ),
+    ),
+    Refusal.READER_MISSING: (
+        "reader_missing",
+        QT_TRANSLATE_NOOP("Refusal", "Pembaca kartu tidak ditemukan"),
+        QT_TRANSLATE_NOOP("Refusal", "Mesin ini tidak dapat membaca kartu saat ini."),
+        QT_TRANSLATE_NOOP(
+            "Refusal", "Silakan panggil petugas atau gunakan mesin lain. Kartu Anda tidak bermasalah."
+        ),
+    ),
+    Refusal.DATA_TOO_OLD: (
+        "clock",
+        QT_TRANSLATE_NOOP("Refusal", "Belum bisa memeriksa kartu"),
+        QT_TRANSLATE_NOOP(
+            "Refusal", "Mesin ini belum punya data status kartu, jadi belum bisa memastikan kartu Anda."
+        ),
+        QT_TRANSLATE_NOOP(
+            "Refusal",
+            "Kartu Anda tidak ditolak. Coba lagi nanti, atau gunakan mesin lain atau loket kelurahan.",
+        ),
+    ),
+    Refusal.CARD_LOST: (
+        "card_tap",
+        QT_TRANSLATE_NOOP("Refusal", "Kartu terlepas"),
+        QT_TRANSLATE_NOOP("Refusal", "Kartu diangkat sebelum selesai dibaca."),
+        QT_TRANSLATE_NOOP("Refusal", "Tempelkan kartu lagi dan tahan sampai layar berganti."),
+    ),
+    Refusal.SYSTEM_ERROR: (
         "error",
-        translate("Refusal", "Terjadi gangguan"),
-        translate("Refusal", "Mesin ini sedang mengalami gangguan."),
-        translate("Refusal", "Silakan coba lagi. Jika masih terjadi, panggil petugas."),
-    )
+        QT_TRANSLATE_NOOP("Refusal", "Terjadi gangguan"),
+        QT_TRANSLATE_NOOP("Refusal", "Mesin ini sedang mengalami gangguan."),
+        QT_TRANSLATE_NOOP("Refusal", "Silakan coba lagi. Jika masih terjadi, panggil petugas."),
+    ),
+}
+
+
+def refusal_text(info: RefusalInfo, *, counter: bool = False) -> RefusalText:
+    icon_name, *sources = REFUSALS[info.kind]
+    title, body, next_step = (translate("Refusal", source) for source in sources)
+    if info.kind is Refusal.PIN_BLOCKED and counter:
+        next_step = translate("Refusal", "Petugas dapat membuka PIN setelah memeriksa e-KTP warga.")
+    if info.kind is Refusal.DATA_TOO_OLD and info.data_age_s is not None:
+        body = translate(
+            "Refusal",
+            "Data di mesin ini terakhir diperbarui {age} yang lalu. Itu terlalu lama untuk memastikan "
+            "status kartu Anda.",
+        ).format(age=age_text(info.data_age_s))
+    return RefusalText(icon_name, title, body, next_step)
 
 
 PRINTER_FAULTS = {

@@ -1,8 +1,9 @@
-"""Touch widgets shared by the kiosk and the counter: header, buttons, PIN pad, numpad, service tiles."""
+"""Touch widgets shared by the kiosk and the counter: header, buttons, PIN pad, numpad, service tiles,
+fact grids."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
@@ -315,6 +316,51 @@ class ServiceTile(QFrame):
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
             emit(self.clicked, self.program)
         super().mouseReleaseEvent(event)
+
+
+class ServiceGrid(QGridLayout):
+    """The eight services' tiles (``tiles``), four to a row."""
+
+    def __init__(self, spacing: int, compact: bool = False) -> None:
+        super().__init__()
+        self.setSpacing(spacing)
+        self.tiles = [ServiceTile(int(p), compact=compact) for p in c.Program]
+        for i, tile in enumerate(self.tiles):
+            self.addWidget(tile, i // 4, i % 4)
+
+    def show_entitlements(self, entitlements: Iterable[Entitlement]) -> None:
+        """Each tile its program's entitlement; a tile without one is left empty."""
+        by_program = {int(e.program): e for e in entitlements}
+        for tile in self.tiles:
+            tile.show_entitlement(by_program.get(tile.program))
+
+    def retranslate(self) -> None:
+        for tile in self.tiles:
+            tile.show_entitlement(tile.entitlement)
+
+
+class FactGrid(QGridLayout):
+    """Rows of facts: a key in grey, its value large and bold (object names ``<name>_<row>``)."""
+
+    def __init__(self, rows: int, name: str, value_pt: int, *, wrap_values: bool = True) -> None:
+        super().__init__()
+        self.keys = [label("", wrap=False) for _ in range(rows)]
+        self.values = [label("", wrap=wrap_values) for _ in range(rows)]
+        for i, (k, v) in enumerate(zip(self.keys, self.values, strict=True)):
+            k.setStyleSheet("font-size: 19pt; color: #374151;")
+            v.setStyleSheet(f"font-size: {value_pt}pt; font-weight: 800;")
+            v.setObjectName(f"{name}_{i}")
+            self.addWidget(k, i, 0)
+            self.addWidget(v, i, 1)
+
+    def show_keys(self, words: list[str]) -> None:
+        for k, text in zip(self.keys, words, strict=True):
+            k.setText(text)
+
+    def show_values(self, words: list[str] | None) -> None:
+        """One text a row; None: every value empty."""
+        for v, text in zip(self.values, words or [""] * len(self.values), strict=True):
+            v.setText(text)
 
 
 def scroll(widget: QWidget) -> QScrollArea:

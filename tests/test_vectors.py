@@ -27,7 +27,7 @@ from card_applet_spec import constants as c
 from card_applet_spec import vectorgen
 from card_applet_spec.credential import compressed_point, decode_credential, key_id
 from card_applet_spec.issuer import IssuerSigner, key_from_seed, uncompressed_point
-from card_applet_spec.records import AuthBody, GrantBody, TerminalCertBody, TxRecord
+from card_applet_spec.records import TerminalCertBody
 from card_applet_spec.reference_card import MemoryStore, ReferenceCard
 from terminal.card.errors import (
     ApduError,
@@ -212,57 +212,6 @@ def _verify_der(key: ec.EllipticCurvePublicKey, signature: bytes, message: bytes
         pytest.fail(f"{what}: signature does not verify")
 
 
-def _tx_json(r: TxRecord) -> dict[str, Any]:
-    return {
-        "version": r.version,
-        "tx_type": r.tx_type,
-        "card_serial": r.card_serial.hex(),
-        "tx_counter": r.tx_counter,
-        "program": r.program,
-        "grant_seq": r.grant_seq,
-        "amount": r.amount,
-        "balance_after": r.balance_after,
-        "terminal_id": r.terminal_id.hex(),
-        "terminal_nonce": r.terminal_nonce.hex(),
-        "terminal_time": r.terminal_time,
-    }
-
-
-def _auth_json(body: AuthBody) -> dict[str, Any]:
-    return {
-        "version": body.version,
-        "card_serial": body.card_serial.hex(),
-        "life_cycle": body.life_cycle,
-        "pin_tries": body.pin_tries,
-        "tx_counter": body.tx_counter,
-        "balances": [
-            {
-                "program": b.program,
-                "kind": b.kind,
-                "unit": b.unit,
-                "grant_seq": b.grant_seq,
-                "remaining": b.remaining,
-                "valid_until": b.valid_until,
-            }
-            for b in body.balances
-        ],
-    }
-
-
-def _grant_json(g: GrantBody) -> dict[str, Any]:
-    return {
-        "version": g.version,
-        "card_serial": g.card_serial.hex(),
-        "program": g.program,
-        "kind": g.kind,
-        "unit": g.unit,
-        "grant_seq": g.grant_seq,
-        "amount": g.amount,
-        "valid_from": g.valid_from,
-        "valid_until": g.valid_until,
-    }
-
-
 class StepRunner:
     """Runs a case's steps with a KhbsSession; returns each operation's result in the vectors' JSON form."""
 
@@ -300,18 +249,7 @@ class StepRunner:
         cred = decode_credential(raw)
         assert cred.verify(ISSUER_KEYS[cred.kid]), "credential: issuer signature (raw r||s) does not verify"
         self.card_key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), cred.claims.card_key)
-        return {
-            "length": len(raw),
-            "kid": cred.kid.hex(),
-            "card_serial": cred.claims.card_serial.hex(),
-            "status_index": cred.claims.status_index,
-            "name": cred.claims.name,
-            "region": cred.claims.region,
-            "nik_masked": cred.claims.nik_masked,
-            "card_key": cred.claims.card_key.hex(),
-            "issued_at": cred.claims.issued_at,
-            "expires_at": cred.claims.expires_at,
-        }
+        return vectorgen.credential_json(raw, cred)
 
     def _op_read_serial(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {"serial": self.session.read_serial().hex()}
@@ -324,7 +262,7 @@ class StepRunner:
         for g in grants:
             _verify_der(ISSUER_KEYS[g.kid], g.signature, g.body.signed_message(), "grant")
             assert g.body.encode() == g.body_bytes
-        return {"grants": [{"body": _grant_json(g.body), "kid": g.kid.hex()} for g in grants]}
+        return {"grants": [{"body": vectorgen.grant_json(g.body), "kid": g.kid.hex()} for g in grants]}
 
     def _op_read_personal_data(self, _args: dict[str, Any]) -> dict[str, Any]:
         data = self.session.read_personal_data()
@@ -334,7 +272,7 @@ class StepRunner:
         signed = self.session.authenticate(bytes.fromhex(args["challenge"]))
         _verify_der(self.card_key, signed.signature, signed.signed_message(), "authentication")
         assert signed.signed_message() == signed.body.signed_message(signed.challenge)
-        return _auth_json(signed.body)
+        return vectorgen.auth_json(signed.body)
 
     def _op_get_challenge(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {"challenge": self.session.get_challenge().hex()}
@@ -373,13 +311,13 @@ class StepRunner:
             expected_counter=args["expected_counter"],
         )
         _verify_der(self.card_key, tx.signature, tx.signed_message(), "transaction record")
-        return _tx_json(tx.record)
+        return vectorgen.tx_json(tx.record)
 
     def _op_read_log(self, args: dict[str, Any]) -> dict[str, Any]:
         records = self.session.read_log(args["count"])
         for tx in records:
             _verify_der(self.card_key, tx.signature, tx.signed_message(), "log record")
-        return {"records": [_tx_json(tx.record) for tx in records]}
+        return {"records": [vectorgen.tx_json(tx.record) for tx in records]}
 
     def _op_load_grant(self, args: dict[str, Any]) -> None:
         self.session.load_grant(

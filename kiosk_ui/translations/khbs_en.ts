@@ -153,8 +153,8 @@
         <translation>Cancel</translation>
     </message>
     <message>
-        <source>Konfirmasi &amp; cetak struk</source>
-        <translation>Confirm &amp; print receipt</translation>
+        <source>Konfirmasi &amp;&amp; cetak struk</source>
+        <translation>Confirm &amp;&amp; print receipt</translation>
     </message>
     <message>
         <source>Jangan angkat kartu sampai struk keluar.</source>
@@ -494,6 +494,7 @@
     <name>Pin</name>
     <message>
         <source>Warga: masukkan PIN kartu</source>
+        <extracomment>What the PIN screen says when the holder&apos;s PIN is asked for a redemption: title, subtitle.</extracomment>
         <translation>Holder: enter the card PIN</translation>
     </message>
     <message>
@@ -640,6 +641,7 @@
     </message>
     <message>
         <source>Kartu tidak dikenal</source>
+        <extracomment>What each refusal screen says: icon, title, what happened, what to do next (sources in context &quot;Refusal&quot;). Two screens say more: a clerk is told how to unblock a PIN, and &quot;data too old&quot; says how old.</extracomment>
         <translation>Card not recognised</translation>
     </message>
     <message>

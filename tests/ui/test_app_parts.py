@@ -190,3 +190,22 @@ def test_screenshot_script_makes_every_screen(tmp_path: Path, app: QApplication)
     for f in files:
         image = QImage(str(f))
         assert (image.width(), image.height()) == (1280, 800), f.name
+
+
+def test_unknown_printer_spec_is_a_plain_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kiosk_ui.app import main
+
+    assert main(["--printer", "lpt:1", "--data-dir", str(tmp_path / "demo")]) == 64
+    assert "lpt:1" in capsys.readouterr().err
+
+
+def test_backend_prints_on_the_chosen_printer(tmp_path: Path) -> None:
+    from drivers.printer import printer_from_spec
+    from kiosk_ui.backend import build_demo_backend
+    from terminal.receipt import EntryReceiptSink
+
+    backend = build_demo_backend(workdir=tmp_path / "demo")
+    printer = printer_from_spec(f"file:{tmp_path / 'spool.bin'}")
+    backend.use_printer(printer)
+    assert backend.printer is printer
+    assert isinstance(backend.terminal.redemption.receipts, EntryReceiptSink)

@@ -20,25 +20,13 @@ from terminal.card.errors import InvalidPinError
 from terminal.card.session import KhbsSession
 from terminal.ledger import State
 from terminal.receipt import PaperOut
-from tests.ui.helpers import DEMO_PIN, all_text, remove, tap, tap_card, visible_text
+from tests.ui.helpers import DEMO_PIN, all_text, click, remove, running, tap, tap_card, visible_text
 
 
 @pytest.fixture
 def counter(qtbot: Any, backend: Backend, language: Language) -> Iterator[CounterWindow]:
-    window = CounterWindow(backend, language)
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    window.start()
-    yield window
-    window.shutdown()
-
-
-def click(qtbot: Any, window: Any, name: str) -> None:
-    widget = window.findChild(QPushButton, name)
-    assert widget is not None, name
-    assert widget.isEnabled(), f"{name} is disabled"
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+    with running(qtbot, CounterWindow(backend, language)) as window:
+        yield window
 
 
 def keys(qtbot: Any, window: Any, prefix: str, text: str) -> None:
@@ -59,8 +47,26 @@ def login(qtbot: Any, counter: CounterWindow, wait_screen: Callable) -> None:
     wait_screen(counter, "home")
 
 
+def serve(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable, card: str = "siti"
+) -> None:
+    """The clerk logs in and the holder taps the card: the holder's screen."""
+    login(qtbot, counter, wait_screen)
+    tap(backend, card)
+    wait_screen(counter, "holder")
+
+
 def choose(qtbot: Any, counter: CounterWindow, program: int) -> None:
     qtbot.mouseClick(counter.holder.tiles[program - 1], Qt.MouseButton.LeftButton)
+
+
+def redeem(qtbot: Any, counter: CounterWindow, program: int, amount: str) -> None:
+    """From the holder's screen: the program, the amount, the holder's PIN, confirm."""
+    choose(qtbot, counter, program)
+    keys(qtbot, counter, "num_", amount)
+    click(qtbot, counter, "amount_next")
+    enter_pin(qtbot, counter, DEMO_PIN)
+    click(qtbot, counter, "confirm_ok")
 
 
 def status_text(counter: CounterWindow) -> str:
@@ -122,9 +128,7 @@ def test_whole_clerk_flow_cash(
 def test_quantity_with_decimal_comma_and_an_eligibility_visit(
     qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
 ) -> None:
-    login(qtbot, counter, wait_screen)
-    tap(backend, "siti")
-    wait_screen(counter, "holder")
+    serve(qtbot, counter, backend, wait_screen)
     choose(qtbot, counter, c.Program.SEMBAKO)
     wait_screen(counter, "amount")
     keys(qtbot, counter, "num_", "2,5")
@@ -151,9 +155,7 @@ def test_quantity_with_decimal_comma_and_an_eligibility_visit(
 def test_wrong_pin_then_right_pin(
     qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
 ) -> None:
-    login(qtbot, counter, wait_screen)
-    tap(backend, "siti")
-    wait_screen(counter, "holder")
+    serve(qtbot, counter, backend, wait_screen)
     choose(qtbot, counter, c.Program.BLT)
     keys(qtbot, counter, "num_", "50000")
     click(qtbot, counter, "amount_next")
@@ -181,11 +183,7 @@ def test_printer_fault_is_recoverable(
     qtbot.waitUntil(lambda: "Printer: kertas printer habis" in status_text(counter))
     tap(backend, "siti")
     wait_screen(counter, "holder")
-    choose(qtbot, counter, c.Program.BLT)
-    keys(qtbot, counter, "num_", "100000")
-    click(qtbot, counter, "amount_next")
-    enter_pin(qtbot, counter, DEMO_PIN)
-    click(qtbot, counter, "confirm_ok")
+    redeem(qtbot, counter, c.Program.BLT, "100000")
     wait_screen(counter, "result")
     assert counter.findChild(QLabel, "resultTitle").text() == "Berhasil"  # the money moved and is recorded
     problem = counter.findChild(QLabel, "printerProblem")
@@ -222,11 +220,7 @@ def test_card_pulled_during_debit_is_settled_at_the_next_tap(
     siti = backend.card("siti").card
     tap_card(backend, TornAfterDebit(siti), (CardTorn,))
     wait_screen(counter, "holder")
-    choose(qtbot, counter, c.Program.BLT)
-    keys(qtbot, counter, "num_", "200000")
-    click(qtbot, counter, "amount_next")
-    enter_pin(qtbot, counter, DEMO_PIN)
-    click(qtbot, counter, "confirm_ok")
+    redeem(qtbot, counter, c.Program.BLT, "200000")
     wait_screen(counter, "result")
     assert "Tempelkan kartu lagi untuk menyelesaikan" in counter.findChild(QLabel, "resultTitle").text()
     assert [e.state for e in backend.terminal.recent()] == [State.INTENT]
@@ -245,15 +239,9 @@ def test_card_pulled_during_debit_is_settled_at_the_next_tap(
 def test_reprint_void_and_end_of_day(
     qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
 ) -> None:
-    login(qtbot, counter, wait_screen)
-    tap(backend, "siti")
-    wait_screen(counter, "holder")
+    serve(qtbot, counter, backend, wait_screen)
     for amount in ("100000", "50000"):
-        choose(qtbot, counter, c.Program.BLT)
-        keys(qtbot, counter, "num_", amount)
-        click(qtbot, counter, "amount_next")
-        enter_pin(qtbot, counter, DEMO_PIN)
-        click(qtbot, counter, "confirm_ok")
+        redeem(qtbot, counter, c.Program.BLT, amount)
         wait_screen(counter, "result")
         click(qtbot, counter, "result_done")
         wait_screen(counter, "holder")
@@ -307,9 +295,7 @@ def test_pin_unblock_after_ektp_check(
         with pytest.raises(InvalidPinError):
             session.verify_pin("000000")
     maria.reset()
-    login(qtbot, counter, wait_screen)
-    tap(backend, "maria")
-    wait_screen(counter, "holder")
+    serve(qtbot, counter, backend, wait_screen, "maria")
     assert "PIN terkunci" in counter.findChild(QLabel, "pinState").text()
 
     choose(qtbot, counter, c.Program.KESEHATAN)  # a blocked PIN: the clerk is sent to the unblock
@@ -352,14 +338,8 @@ def test_data_too_old_for_cash_says_how_old(
 ) -> None:
     assert backend.clock is not None
     backend.clock.offset = 2 * 86_400 + 3600  # fine for a check tap (7 days), too old for cash (1 day)
-    login(qtbot, counter, wait_screen)
-    tap(backend, "siti")
-    wait_screen(counter, "holder")
-    choose(qtbot, counter, c.Program.BLT)
-    keys(qtbot, counter, "num_", "10000")
-    click(qtbot, counter, "amount_next")
-    enter_pin(qtbot, counter, DEMO_PIN)
-    click(qtbot, counter, "confirm_ok")
+    serve(qtbot, counter, backend, wait_screen)
+    redeem(qtbot, counter, c.Program.BLT, "10000")
     wait_screen(counter, "refusal")
     assert counter.refusal.info is not None and counter.refusal.info.kind is Refusal.DATA_TOO_OLD
     assert "2 hari 1 jam" in visible_text(counter)
@@ -368,9 +348,7 @@ def test_data_too_old_for_cash_says_how_old(
 def test_card_lifted_before_confirming(
     qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
 ) -> None:
-    login(qtbot, counter, wait_screen)
-    tap(backend, "siti")
-    wait_screen(counter, "holder")
+    serve(qtbot, counter, backend, wait_screen)
     choose(qtbot, counter, c.Program.BLT)
     wait_screen(counter, "amount")
     remove(backend)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton
+from PySide6.QtWidgets import QLabel
 
 from card_applet_spec import constants as c
 from card_applet_spec.reference_card import CardTorn
@@ -17,7 +17,7 @@ from kiosk_ui.kiosk import KioskWindow
 from kiosk_ui.presenting import Refusal
 from terminal.card.connection import InProcessConnection
 from terminal.card.session import KhbsSession
-from tests.ui.helpers import DEMO_PIN, all_text, remove, tap, tap_card, visible_text
+from tests.ui.helpers import DEMO_PIN, all_text, click, remove, running, tap, tap_card, visible_text
 
 FULL_NIK = "6271034512870001"  # Siti's NIK in the demo world: never on screen
 MASKED_NIK = "6271********0001"
@@ -25,21 +25,9 @@ MASKED_NIK = "6271********0001"
 
 @pytest.fixture
 def kiosk(qtbot: Any, backend: Backend, language: Language) -> Iterator[KioskWindow]:
-    window = KioskWindow(backend, language)
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    window.start()
-    qtbot.waitUntil(lambda: window.bridge.last is not None)
-    yield window
-    window.shutdown()
-
-
-def click(qtbot: Any, window: Any, name: str) -> None:
-    widget = window.findChild(QPushButton, name)
-    assert widget is not None, name
-    assert widget.isEnabled(), f"{name} is disabled"
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+    with running(qtbot, KioskWindow(backend, language)) as window:
+        qtbot.waitUntil(lambda: window.bridge.last is not None)
+        yield window
 
 
 def enter_pin(qtbot: Any, window: Any, pin: str) -> None:
@@ -127,12 +115,7 @@ def test_whole_citizen_flow(qtbot: Any, kiosk: KioskWindow, backend: Backend, wa
 def test_idle_timeout_returns_to_attract_and_clears(
     qtbot: Any, backend: Backend, language: Language, wait_screen: Callable
 ) -> None:
-    window = KioskWindow(backend, language, idle_s=0.3)
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    window.start()
-    try:
+    with running(qtbot, KioskWindow(backend, language, idle_s=0.3)) as window:
         tap(backend, "siti")
         wait_screen(window, "services")
         qtbot.mouseClick(window.services.tiles[1], Qt.MouseButton.LeftButton)
@@ -142,8 +125,6 @@ def test_idle_timeout_returns_to_attract_and_clears(
         assert "Silakan ambil kartu Anda" in visible_text(window)  # the card is still on the reader
         remove(backend)
         qtbot.waitUntil(lambda: "Silakan ambil" not in visible_text(window))
-    finally:
-        window.shutdown()
 
 
 @pytest.mark.parametrize(
@@ -290,11 +271,7 @@ def test_two_cards_one_holder_at_a_time(
 
     readers = DemoReaders(["Reader A", "Reader B"])
     backend.readers = backend.demo = readers
-    window = KioskWindow(backend, language)
-    qtbot.addWidget(window)
-    window.show()
-    window.start()
-    try:
+    with running(qtbot, KioskWindow(backend, language), size=None) as window:
         readers.tap(backend.card("siti").card, "Reader A")
         wait_screen(window, "services")
         readers.tap(backend.card("darto").card, "Reader B")  # someone else's card on the second reader
@@ -302,8 +279,6 @@ def test_two_cards_one_holder_at_a_time(
         assert "Siti Rahmawati" in visible_text(window) and "Sudarto" not in visible_text(window)
         readers.remove("Reader A")
         wait_screen(window, "attract")
-    finally:
-        window.shutdown()
 
 
 @pytest.mark.pcsc
@@ -315,11 +290,7 @@ def test_kiosk_on_a_real_pcsc_reader(
 
     backend.readers = ReaderSupervisor()
     backend.demo = None
-    window = KioskWindow(backend, language)
-    qtbot.addWidget(window)
-    window.show()
-    window.start()
-    try:
+    with running(qtbot, KioskWindow(backend, language), size=None) as window:
         qtbot.waitUntil(
             lambda: window.bridge.last is not None and bool(window.bridge.last.readers), timeout=5000
         )
@@ -330,5 +301,3 @@ def test_kiosk_on_a_real_pcsc_reader(
         vpcd_slot.remove()
         wait_screen(window, "attract", timeout=5000)
         assert "Siti" not in all_text(window)
-    finally:
-        window.shutdown()
