@@ -17,9 +17,8 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -30,6 +29,9 @@ from terminal.pending import PendingUpdate, PendingUpdates
 from terminal.revocation import RevocationCache, RevocationError, StatusGapError
 from terminal.statuslist import StatusListError
 from terminal.trust import SignedDataError, TrustStore
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -79,7 +81,10 @@ class SyncClient:
         http: httpx.Client | None = None,
     ) -> None:
         """``http``: an existing client to use (e.g. an in-process test client); base_url is then its own."""
+        import httpx  # here, not at module level: the kiosk imports this module at start-up, rarely syncs
+
         self.http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        self._http_error: type[Exception] = httpx.HTTPError
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def close(self) -> None:
@@ -88,7 +93,7 @@ class SyncClient:
     def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         try:
             response = self.http.request(method, path, headers=self.headers, **kw)
-        except httpx.HTTPError as exc:
+        except self._http_error as exc:
             raise SyncError("unreachable", f"server unreachable: {exc}") from exc
         if response.status_code >= 400:
             code = "http_" + str(response.status_code)
