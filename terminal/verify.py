@@ -153,11 +153,9 @@ def verify_der(point_or_key: bytes | ec.EllipticCurvePublicKey, signature: bytes
 
 class Verifier:
     def __init__(
-        self, trust: TrustSource | IssuerKeys | None, statuses: StatusSource | None, freshness: Freshness
+        self, trust: TrustSource | None, statuses: StatusSource | None, freshness: Freshness
     ) -> None:
-        if trust is not None and not hasattr(trust, "current"):
-            trust = FixedTrust(trust)  # type: ignore[arg-type]
-        self.trust: TrustSource | None = trust  # type: ignore[assignment]
+        self.trust = trust
         self.statuses = statuses
         self.freshness = freshness
 

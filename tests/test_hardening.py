@@ -23,7 +23,7 @@ from terminal.redeem import DebitInterrupted, RedemptionRefused
 from terminal.revocation import RevocationCache
 from terminal.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
 from terminal.tap import check_tap
-from terminal.verify import Reason, Verdict, Verifier
+from terminal.verify import FixedTrust, Reason, Verdict, Verifier
 from tests.support.counter import service
 from tests.support.world import DAY, ISSUER, NOW, PIN, StaticFreshness, StaticIssuers, StaticStatuses, connect
 from tests.support.world import make_card as world_card
@@ -75,7 +75,9 @@ def test_retry_after_interruption_does_not_debit_twice() -> None:
 
 def test_terminal_clock_behind_the_data_is_unknown_not_valid() -> None:
     card, _ = world_card()
-    v = Verifier(StaticIssuers.of(ISSUER), StaticStatuses(issued_at=NOW + 40 * DAY), StaticFreshness())
+    v = Verifier(
+        FixedTrust(StaticIssuers.of(ISSUER)), StaticStatuses(issued_at=NOW + 40 * DAY), StaticFreshness()
+    )
     result = check_tap(connect(card), v, NOW)
     assert (result.verdict, result.result.reason) == (Verdict.UNKNOWN, Reason.CLOCK_WRONG)
 
@@ -96,7 +98,7 @@ def test_revocation_stored_by_another_process_is_seen_at_the_next_tap(tmp_path: 
     kiosk_cache = RevocationCache(make_engine(db))
     raw, key = _snapshot(None, 1, NOW - 60)
     kiosk_cache.apply_snapshot(raw, key.public_key())  # type: ignore[attr-defined]
-    v = Verifier(StaticIssuers.of(ISSUER), kiosk_cache, StaticFreshness())
+    v = Verifier(FixedTrust(StaticIssuers.of(ISSUER)), kiosk_cache, StaticFreshness())
     assert check_tap(connect(card), v, NOW).verdict is Verdict.VALID
     sync_cache = RevocationCache(make_engine(db))  # `kartu sync`, another process
     delta = build_delta({10: CardStatus.REVOKED}, 1, size=64, issued_at=NOW - 30, list_id="t", key=key)  # type: ignore[arg-type]
@@ -112,7 +114,7 @@ def test_damaged_revocation_store_gives_unknown(tmp_path: Path) -> None:
     cache.apply_snapshot(raw, key.public_key())  # type: ignore[attr-defined]
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE revocation_data SET raw = x'00'")
-    v = Verifier(StaticIssuers.of(ISSUER), RevocationCache(engine), StaticFreshness())
+    v = Verifier(FixedTrust(StaticIssuers.of(ISSUER)), RevocationCache(engine), StaticFreshness())
     result = check_tap(connect(card), v, NOW)
     assert (result.verdict, result.result.reason) == (Verdict.UNKNOWN, Reason.NO_REVOCATION_DATA)
 

@@ -17,7 +17,7 @@ from card_applet_spec.reference_card import CardTorn, FileStore, MemoryStore, Re
 from terminal.card.connection import InProcessConnection
 from terminal.card.session import KhbsSession
 from terminal.personalise import GrantSpec, Holder, IssuedCard, personalise
-from terminal.verify import IssuerKey, Verifier
+from terminal.verify import FixedTrust, IssuerKey, Verifier
 
 NOW = 1_798_761_600  # 2027-01-01T00:00:00Z
 DAY = 86_400
@@ -94,7 +94,7 @@ class StaticFreshness:
 
 def verifier(statuses: StaticStatuses | None = None, issuers: StaticIssuers | None = None) -> Verifier:
     return Verifier(
-        issuers if issuers is not None else StaticIssuers.of(ISSUER),
+        FixedTrust(issuers if issuers is not None else StaticIssuers.of(ISSUER)),
         statuses if statuses is not None else StaticStatuses(),
         StaticFreshness(),
     )
