@@ -8,6 +8,7 @@ between runs) and catalogues. Nothing here is used outside the demo and the test
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -272,6 +273,29 @@ class DemoReceipts:
                 raise PrintFailed(err.code, str(err)) from err
 
 
+class _DemoCardFile(ReferenceCard):
+    """A reference card whose file may still be being written by the demo's card issuer."""
+
+    def __init__(self, store: FileStore, ready: threading.Event) -> None:
+        self._ready = ready
+        self._current = ready.is_set()  # loaded after issuance: the state is the issued one
+        super().__init__(store)
+
+    def _catch_up(self) -> None:
+        if not self._current:
+            self._ready.wait(30)
+            self._current = True
+            super().reset()  # re-read the file the issuer has written meanwhile
+
+    def reset(self) -> None:
+        self._current = self._ready.wait(30)  # powered up: from its issued file
+        super().reset()
+
+    def transmit(self, apdu: bytes) -> bytes:
+        self._catch_up()
+        return super().transmit(apdu)
+
+
 class DemoWorld:
     """The demo's data directory: cards, terminal database, receipts."""
 
@@ -286,6 +310,8 @@ class DemoWorld:
         self.trust = TrustStore(self.engine)
         self.revocation = RevocationCache(self.engine)
         self.sync_state = SyncStateStore(self.engine)
+        self._cards_ready = threading.Event()
+        self._cards_ready.set()
 
     # -- provisioning ---------------------------------------------------------------------------
     def trust_list(self, now: int) -> TrustList:
@@ -307,8 +333,12 @@ class DemoWorld:
             ),
         )
 
-    def provision(self) -> None:
-        """Make whatever is missing, and refresh the revocation data (as a sync would)."""
+    def provision(self, *, cards_in_background: bool = False) -> None:
+        """Make whatever is missing, and refresh the revocation data (as a sync would).
+
+        ``cards_in_background``: issue missing demo cards on a thread (the kiosk shows its first screen
+        meanwhile; a demo card tapped before its file exists waits for it).
+        """
         now = int(self.clock())
         if self.trust.current() is None:
             self.trust.update(sign_trust_list(self.trust_list(now), ROOT), ROOT.public_key(), fetched_at=now)
@@ -328,22 +358,38 @@ class DemoWorld:
         for kind in CatalogueKind:
             if catalogue.version(kind) is None:
                 catalogue.replace(kind, 1, [i for i in demo_catalogue() if i.kind is kind])
-        for card in DEMO_CARDS:
-            if not self.card_path(card.name).exists():
+        missing = [card for card in DEMO_CARDS if not self.card_path(card.name).exists()]
+        if not missing:
+            return
+        if not cards_in_background:
+            self._issue_all(missing, now)
+            return
+        self._cards_ready.clear()
+        threading.Thread(target=self._issue_all, args=(missing, now), name="demo-cards", daemon=True).start()
+
+    def _issue_all(self, cards: list[DemoCard], now: int) -> None:
+        try:
+            for card in cards:  # in DEMO_CARDS order: a clone's original comes first
                 self._issue(card, now)
+        finally:
+            self._cards_ready.set()
 
     def card_path(self, name: str) -> Path:
         return self.cards_dir / f"{name}.card"
 
     def card(self, name: str) -> ReferenceCard:
+        """A demo card as the panel taps it: powering it up waits until its file is issued."""
+        return _DemoCardFile(FileStore(self.card_path(name)), self._cards_ready)
+
+    def _plain_card(self, name: str) -> ReferenceCard:
         return ReferenceCard(FileStore(self.card_path(name)))
 
     def _issue(self, card: DemoCard, now: int) -> None:
         issued_at = now - (800 * DAY if card.expired else 10 * DAY)
         expires_at = now - DAY if card.expired else now + 5 * 365 * DAY
         if card.clone_of is not None:
-            original = self.card(card.clone_of).state
-            clone = self.card(card.name)
+            original = self._plain_card(card.clone_of).state
+            clone = self._plain_card(card.name)
             s = _session(clone)
             s.select()
             s.generate_key()  # its own key: the copied credential names another card's key
@@ -354,7 +400,7 @@ class DemoWorld:
             s.activate()
             return
         personalise(
-            _session(self.card(card.name)),
+            _session(self._plain_card(card.name)),
             serial=card.serial_bytes,
             holder=card.holder,
             pin=DEMO_PIN,
