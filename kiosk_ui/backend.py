@@ -219,7 +219,7 @@ def build_demo_backend(
     workdir = workdir or Path(tempfile.mkdtemp(prefix="khbs-kiosk-"))
     clock = DemoClock(now)
     world = DemoWorld(workdir, clock=clock)  # <- the one line to switch
-    world.provision(cards_in_background=True)  # keys, trust list, revocation data, catalogue; demo cards on a thread
+    world.provision(cards_in_background=True)  # demo cards are issued on a thread
     printer = TextFilePrinter(world.receipts_dir / "receipts.txt") if with_printer else None
     sink = EntryReceiptSink(printer, {cid: name for cid, name, _pin in DEMO_CLERKS}) if printer else None
     clerks = ClerkDirectory()

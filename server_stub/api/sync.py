@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from pydantic_core import to_json
 
 from server_stub.api.deps import TerminalCtx
 from server_stub.api.schemas import (
@@ -29,7 +31,6 @@ from server_stub.api.schemas import (
     TrustListOut,
     VoidsIn,
     b64,
-    b64decode,
 )
 from server_stub.errors import Invalid
 from server_stub.services import catalogue, ingest, publications
@@ -127,49 +128,49 @@ def get_catalogue(
 
 
 @router.post("/redemptions", response_model=RecordsOut)
-def post_redemptions(ctx: TerminalCtx, body: RecordsIn) -> JSONResponse:
+def post_redemptions(ctx: TerminalCtx, body: RecordsIn) -> Response:
     batch: list[ingest.RecordIn] = []
     malformed: dict[int, str] = {}
+    make = ingest.RecordIn._make  # the named tuple's own fast constructor
+    a2b = binascii.a2b_base64
     for i, r in enumerate(body.records):
-        record, signature = b64decode(r.record), b64decode(r.signature)
-        if record is None or signature is None:
-            malformed[i] = r.record_id
+        try:  # schemas.b64decode inline (4000 calls a batch)
+            record = a2b(r["record"], strict_mode=True)
+            signature = a2b(r["signature"], strict_mode=True)
+        except (binascii.Error, ValueError):
+            malformed[i] = r["record_id"]
             continue
         batch.append(
-            ingest.RecordIn(
-                r.record_id,
-                record,
-                signature,
-                r.card_serial,
-                r.terminal_id,
-                r.ledger_id,
-                r.kind,
-                r.voided,
-                r.void_reason,
+            make(
+                (
+                    r["record_id"],
+                    record,
+                    signature,
+                    r["card_serial"],
+                    r["terminal_id"],
+                    r.get("ledger_id"),
+                    r.get("kind"),
+                    r.get("voided", False),
+                    r.get("void_reason"),
+                )
             )
         )
     done = iter(ingest.ingest_redemptions(ctx, batch))
-    results = []
+    results: list[dict[str, object]] = []
     counts = {"stored": 0, "duplicate": 0, "flagged": 0, "rejected": 0}
     for i in range(len(body.records)):
-        if i in malformed:
-            res: dict[str, object] = {
-                "record_id": malformed[i],
-                "result": "rejected",
-                "reason": "malformed_record",
-                "flags": [],
-            }
-        else:
-            out = next(done)
-            res = {
-                "record_id": out.record_id,
-                "result": out.result,
-                "reason": out.reason,
-                "flags": list(out.flags),
-            }
-        counts[str(res["result"])] += 1
-        results.append(res)
-    return JSONResponse({"results": results, **counts})
+        out = (
+            ingest.RecordResult(malformed[i], "rejected", "malformed_record")
+            if malformed and i in malformed
+            else next(done)
+        )
+        counts[out.result] += 1
+        # flags stay a tuple (a JSON array all the same): no list per record
+        results.append(
+            {"record_id": out.record_id, "result": out.result, "reason": out.reason, "flags": out.flags}
+        )
+    # pydantic-core's serializer: the same compact UTF-8 JSON as JSONResponse, a few times faster
+    return Response(to_json({"results": results, **counts}), media_type="application/json")
 
 
 @router.post("/voids", response_model=BatchOut)

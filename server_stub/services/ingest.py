@@ -13,8 +13,20 @@ One batch, one transaction:
 5. look for double spending against the card's other records: the same counter with other content
    (``counter_conflict``), counters that run against time (``counter_regression``), the card in two
    regencies within the window (``two_places``);
-6. ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` in one multi-row statement: what comes back was
-   stored by this request, the rest was stored by a concurrent one (``duplicate``).
+6. store what is verified. SQLite: ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` in multi-row
+   statements: what comes back was stored by this request, the rest was stored by a concurrent one
+   (``duplicate``). PostgreSQL: ``COPY`` in a savepoint (the card locks of step 2 leave no room for a
+   concurrent copy of a record), falling back to that insert should an id be there all the same.
+
+Cost per record (PostgreSQL): a constant number of statements per batch (lock, stored ids, cards,
+terminals, suspicious history, store), arrays sent in psycopg's binary format (its text format escapes
+every element in Python), the rows by binary ``COPY``. Signatures are verified on a thread pool
+(``cryptography`` releases the GIL in ECDSA verify) while PostgreSQL looks for the suspicious history.
+While the pool verifies, the request thread runs next to no Python, it waits on the database and the
+verdicts: a thread that computes holds the GIL, and a verifier thread then waits up to the switch
+interval (5 ms) to take it back after each signature, which costs far more than the overlap gains.
+Per-record objects that live through the request are few and small (every survivor of a young
+collection adds to the next full collection of the GC, which walks the whole heap).
 """
 
 from __future__ import annotations
@@ -24,10 +36,10 @@ import hashlib
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -43,14 +55,13 @@ from sqlalchemy import (
     any_,
     bindparam,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import QueryableAttribute
 
 from card_applet_spec import constants as c
-from card_applet_spec.records import RecordError, TxRecord
+from card_applet_spec.records import FORMAT_VERSION, RecordError, TxRecord
 from server_stub.models import Base, Card, FailureEvent, Flag, Redemption, Terminal, Void
 from server_stub.services import cards as cards_service
 from server_stub.services.context import Ctx
@@ -81,27 +92,36 @@ VERIFY_THREADS = os.cpu_count() or 1
 _VERIFY_POOL = ThreadPoolExecutor(max_workers=VERIFY_THREADS, thread_name_prefix="khbs-verify")
 #: Below this many records a batch is verified inline (the pool's hand-off costs more than it saves).
 _PARALLEL_FROM = 64
+#: Pieces per verifier thread: small pieces (~125 records of a full batch), so that the threads finish
+#: together (a thread that is done early takes the next piece; one left alone runs on one core).
+_PIECES_PER_THREAD = 8
+
+#: What a verifier needs of one record: the card key's point (parsed through :data:`CARD_KEYS`, so a
+#: cold cache is filled on the verifier threads), the signature, the record.
+_ToVerify = tuple[bytes, bytes, bytes]
 
 
-def _verify_chunk(chunk: Sequence[tuple[_Candidate, ec.EllipticCurvePublicKey]]) -> list[bool]:
+def _verify_chunk(chunk: Sequence[_ToVerify]) -> list[bool]:
     out = []
-    for cand, key in chunk:
+    get_key = CARD_KEYS.get
+    for point, signature, record in chunk:
+        key = get_key(point)  # a point that is no key raises, as it always has: the batch fails
         try:
-            key.verify(cand.item.signature, _DOMAIN + cand.item.record, _ECDSA)
+            key.verify(signature, _DOMAIN + record, _ECDSA)
             out.append(True)
         except (InvalidSignature, ValueError):
             out.append(False)
     return out
 
 
-def _verify_all(keyed: list[tuple[_Candidate, ec.EllipticCurvePublicKey]]) -> Callable[[], list[bool]]:
+def _verify_all(todo: list[_ToVerify]) -> Callable[[], list[bool]]:
     """Start verifying; the returned function waits for the verdicts (in order)."""
     workers = VERIFY_THREADS
-    if len(keyed) < _PARALLEL_FROM or workers < 2:
-        verdicts = _verify_chunk(keyed)
+    if len(todo) < _PARALLEL_FROM or workers < 2:
+        verdicts = _verify_chunk(todo)
         return lambda: verdicts
-    size = -(-len(keyed) // workers)
-    futures = [_VERIFY_POOL.submit(_verify_chunk, keyed[i : i + size]) for i in range(0, len(keyed), size)]
+    size = max(16, -(-len(todo) // (workers * _PIECES_PER_THREAD)))
+    futures = [_VERIFY_POOL.submit(_verify_chunk, todo[i : i + size]) for i in range(0, len(todo), size)]
     return lambda: [v for f in futures for v in f.result()]
 
 
@@ -127,8 +147,9 @@ class CardKeyCache:
 CARD_KEYS = CardKeyCache()
 
 
-@dataclass(frozen=True, slots=True)
-class RecordIn:
+class RecordIn(NamedTuple):
+    """One uploaded record (immutable; a named tuple: thousands are made per batch)."""
+
     record_id: str
     record: bytes
     signature: bytes
@@ -140,29 +161,45 @@ class RecordIn:
     void_reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RecordResult:
+class RecordResult(NamedTuple):
     record_id: str
     result: str  # stored | duplicate | flagged | rejected
     reason: str | None = None
     flags: tuple[str, ...] = ()
 
 
+#: A suspicion: kind, the other record's id (if any), detail.
+_FlagOf = tuple[str, str | None, str]
+
+
 @dataclass(slots=True)
 class _Candidate:
+    """A record that passed parsing, with the decoded fields the later steps use. Slots only and no
+    per-record list until a record is flagged: thousands live through the request, and every object
+    that does ends up in the GC's old generation, whose full collections walk the whole heap."""
+
     index: int
     item: RecordIn
-    rec: TxRecord
-    flags: list[tuple[str, str | None, str]] = field(default_factory=list)
+    counter: int  # tx_counter
+    time: int  # terminal_time
+    tx_type: int
+    program: int
+    grant_seq: int
+    amount: int
+    balance_after: int
     region: int = 0
+    flags: list[_FlagOf] | None = None
+
+    def flag(self, kind: str, other: str | None, detail: str) -> None:
+        if self.flags is None:
+            self.flags = []
+        self.flags.append((kind, other, detail))
 
 
-@dataclass(frozen=True, slots=True)
-class _Seen:
-    record_id: str
-    counter: int
-    time: int
-    region: int
+#: A record of the card already seen (stored, or earlier in the batch): record id, counter, time,
+#: region. A plain tuple: the GC stops tracking a tuple of atomic values, not a named tuple (a subclass),
+#: and thousands of these live through the request.
+_Seen = tuple[str, int, int, int]
 
 
 def _month_cached(cache: dict[int, str], ts: int) -> str:
@@ -174,26 +211,13 @@ def _month(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts, WIB).strftime("%Y-%m")
 
 
-def _lock_cards(ctx: Ctx, serials: Sequence[str]) -> None:
-    if ctx.session.get_bind().dialect.name != "postgresql" or not serials:
-        return  # SQLite: BEGIN IMMEDIATE already holds the database's write lock
-    keys = sorted(int.from_bytes(bytes.fromhex(s), "big", signed=True) for s in serials)
-    ctx.session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) s"
-        ),
-        {"keys": keys},
-    )
-
-
 def _is_pg(ctx: Ctx) -> bool:
     return ctx.session.get_bind().dialect.name == "postgresql"
 
 
 def _in(ctx: Ctx, column: QueryableAttribute[str], values: Sequence[str]) -> ColumnElement[bool]:
-    """``column IN values`` for hex ids and serials; on PostgreSQL
-    ``column = ANY(string_to_array(:joined, ','))``: one short text parameter instead of thousands
-    of placeholders (or an array the driver escapes element by element)."""
+    """``column IN values`` for hex ids and serials; on PostgreSQL ``column = ANY(:array)``: one
+    parameter instead of thousands of placeholders."""
     if _is_pg(ctx):
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String())))
     return column.in_(values)
@@ -224,131 +248,226 @@ _PG_ARRAY = {Integer: "bigint[]", BigInteger: "bigint[]", Boolean: "boolean[]", 
 def _insert(
     ctx: Ctx,
     table: Table,
-    rows: list[dict[str, object]],
+    columns: dict[str, list[Any]],
     key: str,
     constants: dict[str, object] | None = None,
 ) -> set[str]:
     """Bulk INSERT ... ON CONFLICT DO NOTHING RETURNING key: the keys this statement stored.
-    ``constants`` are the same for every row.
+    ``columns`` holds one list of values per column (all as long); ``constants`` are the same for
+    every row.
 
-    PostgreSQL: ``INSERT ... SELECT FROM unnest(%s, %s, ...)`` with one array per column, sent in
+    PostgreSQL: ``INSERT ... SELECT FROM unnest(%b, %b, ...)`` with one array per column, sent in
     psycopg's binary format (a short statement whatever the batch size, no text escaping). SQLite: a
     multi-row VALUES insert."""
-    if not rows:
+    if not columns or not next(iter(columns.values())):
         return set()
     constants = constants or {}
     if _is_pg(ctx):
-        columns = [col for col in table.columns if col.name in rows[0]]
+        cols = [col for col in table.columns if col.name in columns]
         fixed = [col for col in table.columns if col.name in constants]
-        names = ", ".join(f'"{col.name}"' for col in columns + fixed)
-        arrays = ", ".join(f"%s::{_PG_ARRAY.get(type(col.type), 'text[]')}" for col in columns)
-        values = ", ".join(["u.*"] + [f"%s::{_PG_ARRAY.get(type(f.type), 'text[]')[:-2]}" for f in fixed])
+        names = ", ".join(f'"{col.name}"' for col in cols + fixed)
+        arrays = ", ".join(f"%b::{_PG_ARRAY.get(type(col.type), 'text[]')}" for col in cols)
+        values = ", ".join(["u.*"] + [f"%b::{_PG_ARRAY.get(type(f.type), 'text[]')[:-2]}" for f in fixed])
         sql = (
             f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM unnest({arrays}) AS u '
             f'ON CONFLICT DO NOTHING RETURNING "{key}"'
         )
         # placeholders in text order: the constants (select list) first, then the arrays (unnest)
-        params = [constants[f.name] for f in fixed] + [[row[col.name] for row in rows] for col in columns]
+        params = [constants[f.name] for f in fixed] + [columns[col.name] for col in cols]
         with _pg_connection(ctx).cursor(binary=True) as cursor:
             cursor.execute(sql, params)
             return {r[0] for r in cursor.fetchall()}
     stmt = sqlite.insert(table).on_conflict_do_nothing().returning(table.c[key])
-    full = [{**row, **constants} for row in rows]
+    names_ = list(columns)
+    full = [
+        {**dict(zip(names_, values, strict=True)), **constants}
+        for values in zip(*columns.values(), strict=True)
+    ]
     stored: set[str] = set()
     for start in range(0, len(full), 500):
         stored.update(ctx.session.execute(stmt, full[start : start + 500]).scalars())
     return stored
 
 
-def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult]:
-    ctx.actor.require_terminal()
-    session = ctx.session
-    results: list[RecordResult | None] = [None] * len(batch)
-    candidates: list[_Candidate] = []
-    first_of: dict[str, int] = {}
+def _columns(rows: list[dict[str, object]]) -> dict[str, list[Any]]:
+    """Rows (dicts with the same keys) as one list per column."""
+    if not rows:
+        return {}
+    return {name: [row[name] for row in rows] for name in rows[0]}
 
-    # 1. parse and check the envelope
-    for i, item in enumerate(batch):
-        rid = record_id(item.record)
-        if len(item.record) != TxRecord.SIZE:
-            results[i] = RecordResult(item.record_id, "rejected", "malformed_record")
-            continue
-        try:
-            rec = TxRecord.decode(item.record)
-        except RecordError:
-            results[i] = RecordResult(item.record_id, "rejected", "malformed_record")
-            continue
-        if rid != item.record_id:
-            results[i] = RecordResult(item.record_id, "rejected", "record_id_mismatch")
-        elif rec.card_serial.hex() != item.card_serial or rec.terminal_id != item.terminal_id.encode(
-            "ascii", "replace"
-        ):
-            results[i] = RecordResult(item.record_id, "rejected", "field_mismatch")
-        elif rid in first_of:
-            results[i] = RecordResult(rid, "duplicate")
-        else:
-            first_of[rid] = i
-            candidates.append(_Candidate(i, item, rec))
 
+# --- redemptions ---------------------------------------------------------------------------------
+
+
+class _Lookup(NamedTuple):
+    """What the database says about a batch's candidates."""
+
+    existing: dict[str, bool]  # record id -> voided, of the records already stored
+    cards: dict[str, tuple[bytes | None, int, str]]  # serial -> (card key point, region, state)
+    terminal_region: dict[str, int]
+
+
+_PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(%b::bigint[]) AS k ORDER BY 1) s"
+_PG_EXISTING_SQL = "SELECT record_id, voided FROM redemptions WHERE record_id = ANY(%b::text[])"
+_PG_CARDS_SQL = "SELECT serial, card_key, region, state FROM cards WHERE serial = ANY(%b::text[])"
+_PG_TERMINALS_SQL = "SELECT id, region FROM terminals WHERE id = ANY(%b::text[])"
+
+
+def _lookup_pg(ctx: Ctx, candidates: list[_Candidate]) -> _Lookup:
+    """PostgreSQL: lock the batch's cards (advisory transaction locks in key order, so concurrent
+    batches cannot deadlock), then the stored ids, the cards and the terminals (of every candidate:
+    a superset of what the fresh ones need), each one statement with a binary array parameter."""
+    if not candidates:
+        return _Lookup({}, {}, {})
     serials = sorted({cand.item.card_serial for cand in candidates})
-    _lock_cards(ctx, serials)
+    terminal_ids = sorted({cand.item.terminal_id for cand in candidates})
+    with _pg_connection(ctx).cursor(binary=True) as cursor:
+        cursor.execute(
+            _PG_LOCK_SQL, [sorted(int.from_bytes(bytes.fromhex(s), "big", signed=True) for s in serials)]
+        )
+        cursor.execute(_PG_EXISTING_SQL, [[cand.item.record_id for cand in candidates]])
+        existing: dict[str, bool] = dict(cursor.fetchall())
+        cursor.execute(_PG_CARDS_SQL, [serials])
+        card_rows = {serial: (point, region, state) for serial, point, region, state in cursor.fetchall()}
+        cursor.execute(_PG_TERMINALS_SQL, [terminal_ids])
+        terminal_region: dict[str, int] = dict(cursor.fetchall())
+    return _Lookup(existing, card_rows, terminal_region)
 
-    # 2. already stored?
+
+def _lookup_sqlite(ctx: Ctx, candidates: list[_Candidate]) -> _Lookup:
+    """SQLite (``BEGIN IMMEDIATE`` already holds the database's write lock): the same lookups."""
+    session = ctx.session
     existing: dict[str, bool] = {}
     ids = [cand.item.record_id for cand in candidates]
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
         existing.update(
             session.execute(
-                select(Redemption.record_id, Redemption.voided).where(_in(ctx, Redemption.record_id, chunk))
+                select(Redemption.record_id, Redemption.voided).where(Redemption.record_id.in_(chunk))
             ).all()
         )
-    void_later: list[RecordIn] = []
-    fresh: list[_Candidate] = []
-    for cand in candidates:
-        if cand.item.record_id in existing:
-            results[cand.index] = RecordResult(cand.item.record_id, "duplicate")
-            if cand.item.voided and not existing[cand.item.record_id]:
-                void_later.append(cand.item)
-        else:
-            fresh.append(cand)
-
-    # 3. card keys and regions
-    serials = sorted({cand.item.card_serial for cand in fresh})
+    serials = sorted({cand.item.card_serial for cand in candidates if cand.item.record_id not in existing})
     card_rows: dict[str, tuple[bytes | None, int, str]] = {}
     for start in range(0, len(serials), 5000):
-        chunk = serials[start : start + 5000]
         for serial, point, region, state in session.execute(
-            select(Card.serial, Card.card_key, Card.region, Card.state).where(_in(ctx, Card.serial, chunk))
+            select(Card.serial, Card.card_key, Card.region, Card.state).where(
+                Card.serial.in_(serials[start : start + 5000])
+            )
         ):
             card_rows[serial] = (point, region, state)
-    terminal_ids = {cand.item.terminal_id for cand in fresh}
+    terminal_ids = {cand.item.terminal_id for cand in candidates if cand.item.record_id not in existing}
     terminal_region = dict(
         session.execute(select(Terminal.id, Terminal.region).where(Terminal.id.in_(terminal_ids))).all()
     )
+    return _Lookup(existing, card_rows, terminal_region)
 
-    # 4. verify card signatures (a thread pool: OpenSSL releases the GIL) while the database looks
-    #    for the records that make the new ones suspicious
-    keyed: list[tuple[_Candidate, ec.EllipticCurvePublicKey]] = []
-    for cand in fresh:
-        row = card_rows.get(cand.item.card_serial)
-        point = row[0] if row is not None else None
-        key = CARD_KEYS.get(point) if point else None
-        if row is None or key is None:  # no row: no point, so no key either
-            results[cand.index] = RecordResult(cand.item.record_id, "rejected", "unknown_card")
+
+#: The record layout of the spec (``TxRecord``) and what its ``decode`` accepts: format version 1,
+#: DEBIT or CHECK-IN. :func:`_decode` reads the fields with the spec's own ``struct`` and takes the
+#: same checks; a record it does not accept goes through ``TxRecord.decode``, whose verdict stands.
+_TX_LAYOUT = TxRecord._FMT
+_TX_TYPES = frozenset({int(c.TxType.DEBIT), int(c.TxType.CHECK_IN)})
+
+
+def _decode(record: bytes) -> tuple[Any, ...]:
+    """``TxRecord.decode`` as a plain tuple (version, type, serial, counter, program, grant_seq,
+    amount, balance_after, terminal_id, nonce, time), without building a ``TxRecord``: its frozen
+    dataclass costs more than the rest of the parse. Raises :class:`RecordError` as ``decode`` does."""
+    fields = _TX_LAYOUT.unpack(record)
+    if fields[0] == FORMAT_VERSION and fields[1] in _TX_TYPES:
+        return fields
+    rec = TxRecord.decode(record)  # raises for what it does not accept (all the above rejects)
+    return (
+        rec.version,
+        rec.tx_type,
+        rec.card_serial,
+        rec.tx_counter,
+        rec.program,
+        rec.grant_seq,
+        rec.amount,
+        rec.balance_after,
+        rec.terminal_id,
+        rec.terminal_nonce,
+        rec.terminal_time,
+    )
+
+
+def _parse(batch: Sequence[RecordIn], results: list[RecordResult | None]) -> list[_Candidate]:
+    """Step 1: decode every record, recompute its id, check the envelope; the first copy of each id in
+    the batch is a candidate, the rest get their result here."""
+    candidates: list[_Candidate] = []
+    first: set[str] = set()
+    size, sha256 = TxRecord.SIZE, hashlib.sha256
+    for i, item in enumerate(batch):
+        record = item.record
+        if len(record) != size:
+            results[i] = RecordResult(item.record_id, "rejected", "malformed_record")
             continue
-        cand.region = terminal_region.get(cand.item.terminal_id, -1)
-        if cand.region == -1:
-            cand.region = row[1]
-            cand.flags.append(
-                (FLAG_UNKNOWN_TERMINAL, None, f"terminal {cand.item.terminal_id!r} is not enrolled")
-            )
-        keyed.append((cand, key))
-    checks = _verify_all(keyed)
-    candidates_ = [cand for cand, _key in keyed]
-    history = _suspicious_pg(ctx, candidates_) if _is_pg(ctx) else _history(ctx, candidates_)
+        try:
+            _v, tx_type, serial, counter, program, seq, amount, after, tid, _nonce, when = _decode(record)
+        except RecordError:
+            results[i] = RecordResult(item.record_id, "rejected", "malformed_record")
+            continue
+        rid = sha256(record).hexdigest()[:32]
+        if rid != item.record_id:
+            results[i] = RecordResult(item.record_id, "rejected", "record_id_mismatch")
+        elif serial.hex() != item.card_serial or tid != item.terminal_id.encode("ascii", "replace"):
+            results[i] = RecordResult(item.record_id, "rejected", "field_mismatch")
+        elif rid in first:
+            results[i] = RecordResult(rid, "duplicate")
+        else:
+            first.add(rid)
+            candidates.append(_Candidate(i, item, counter, when, tx_type, program, seq, amount, after))
+    return candidates
+
+
+def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult]:
+    ctx.actor.require_terminal()
+    session = ctx.session
+    pg = _is_pg(ctx)
+    results: list[RecordResult | None] = [None] * len(batch)
+
+    # 1. parse and check the envelope
+    candidates = _parse(batch, results)
+
+    # 2. lock the cards; already stored? card keys and regions
+    existing, card_rows, terminal_region = (_lookup_pg if pg else _lookup_sqlite)(ctx, candidates)
+    void_later: list[RecordIn] = []
+    fresh: list[_Candidate] = []
+    for cand in candidates:
+        rid = cand.item.record_id
+        if rid not in existing:
+            fresh.append(cand)
+            continue
+        results[cand.index] = RecordResult(rid, "duplicate")
+        if cand.item.voided and not existing[rid]:
+            void_later.append(cand.item)
+
+    # 3. cards with a key; unknown terminals
+    keyed: list[_Candidate] = []
+    todo: list[_ToVerify] = []
+    for cand in fresh:
+        item = cand.item
+        row = card_rows.get(item.card_serial)
+        point = row[0] if row is not None else None
+        if row is None or not point:  # a card without a key point has no key
+            results[cand.index] = RecordResult(item.record_id, "rejected", "unknown_card")
+            continue
+        region = terminal_region.get(item.terminal_id, -1)
+        if region == -1:
+            region = row[1]
+            cand.flag(FLAG_UNKNOWN_TERMINAL, None, f"terminal {item.terminal_id!r} is not enrolled")
+        cand.region = region
+        keyed.append(cand)
+        todo.append((point, item.signature, item.record))
+
+    # 4. verify card signatures (a thread pool: OpenSSL runs without the GIL) while the database looks
+    #    for the records that make the new ones suspicious (parameters made before the pool starts)
+    suspicious = _suspicious_pg_query(ctx, keyed) if pg else None
+    checks = _verify_all(todo)
+    history = suspicious() if suspicious is not None else _history(ctx, keyed)
     verified: list[_Candidate] = []
-    for (cand, _key), good in zip(keyed, checks(), strict=True):
+    for cand, good in zip(keyed, checks(), strict=True):
         if good:
             verified.append(cand)
         else:
@@ -359,40 +478,7 @@ def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult
 
     # 6. store
     now = ctx.now()
-    months: dict[int, str] = {}
-    rows: list[dict[str, object]] = []
-    for cand in verified:
-        rec, item = cand.rec, cand.item
-        rows.append(
-            {
-                "record_id": item.record_id,
-                "card_serial": item.card_serial,
-                "tx_counter": rec.tx_counter,
-                "tx_type": rec.tx_type,
-                "program": rec.program,
-                "grant_seq": rec.grant_seq,
-                "amount": rec.amount,
-                "balance_after": rec.balance_after,
-                "terminal_id": item.terminal_id,
-                "terminal_time": rec.terminal_time,
-                "record": item.record,
-                "signature": item.signature,
-                "ledger_id": item.ledger_id,
-                "kind": item.kind,
-                "region": cand.region,
-                "month": months.get(rec.terminal_time // 3600) or _month_cached(months, rec.terminal_time),
-                "flagged": bool(cand.flags),
-                "voided": item.voided,
-                "void_reason": item.void_reason if item.voided else None,
-            }
-        )
-    stored = _insert(
-        ctx,
-        _table(Redemption),
-        rows,
-        "record_id",
-        {"uploaded_by": ctx.actor.name, "received_at": now},
-    )
+    stored = _store_redemptions(ctx, _redemption_rows(verified, ctx.actor.name, now))
     flags: list[dict[str, object]] = []
     suspend: dict[str, str] = {}
     for cand in verified:
@@ -400,8 +486,11 @@ def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult
         if rid not in stored:
             results[cand.index] = RecordResult(rid, "duplicate")
             continue
+        if not cand.flags:
+            results[cand.index] = RecordResult(rid, "stored")
+            continue
         kinds = tuple(dict.fromkeys(kind for kind, _other, _detail in cand.flags))
-        results[cand.index] = RecordResult(rid, "flagged" if kinds else "stored", None, kinds)
+        results[cand.index] = RecordResult(rid, "flagged", None, kinds)
         for kind, other, detail in cand.flags:
             flags.append(
                 {
@@ -428,6 +517,111 @@ def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult
     return [r for r in results if r is not None]
 
 
+#: The columns of a stored redemption, in the order of :func:`_redemption_rows` (then the constants).
+_REDEMPTION_COLUMNS = (
+    "record_id",
+    "card_serial",
+    "tx_counter",
+    "tx_type",
+    "program",
+    "grant_seq",
+    "amount",
+    "balance_after",
+    "terminal_id",
+    "terminal_time",
+    "record",
+    "signature",
+    "ledger_id",
+    "kind",
+    "region",
+    "month",
+    "flagged",
+    "voided",
+    "void_reason",
+    "uploaded_by",
+    "received_at",
+)
+
+
+def _redemption_rows(verified: Iterable[_Candidate], uploaded_by: str, now: int) -> list[tuple[Any, ...]]:
+    """The rows to store, as tuples in :data:`_REDEMPTION_COLUMNS` order."""
+    months: dict[int, str] = {}
+    rows = []
+    for cand in verified:
+        item = cand.item
+        when = cand.time
+        rows.append(
+            (
+                item.record_id,
+                item.card_serial,
+                cand.counter,
+                cand.tx_type,
+                cand.program,
+                cand.grant_seq,
+                cand.amount,
+                cand.balance_after,
+                item.terminal_id,
+                when,
+                item.record,
+                item.signature,
+                item.ledger_id,
+                item.kind,
+                cand.region,
+                months.get(when // 3600) or _month_cached(months, when),
+                bool(cand.flags),
+                item.voided,
+                item.void_reason if item.voided else None,
+                uploaded_by,
+                now,
+            )
+        )
+    return rows
+
+
+#: psycopg's binary COPY type for each column type (COPY BINARY wants the column's own type).
+_PG_COPY_TYPE = {Integer: "int4", BigInteger: "int8", Boolean: "bool", LargeBinary: "bytea"}
+
+
+def _copy_pg(ctx: Ctx, rows: list[tuple[Any, ...]]) -> bool:
+    """PostgreSQL: ``COPY ... FROM STDIN (FORMAT BINARY)`` of the rows straight into ``redemptions``
+    (psycopg formats them in C; no per-row conflict check, no ``RETURNING``), in a savepoint. True:
+    stored; False: an id was there already, and the savepoint is rolled back."""
+    import psycopg
+
+    table = _table(Redemption)
+    types = [_PG_COPY_TYPE.get(type(table.c[name].type), "text") for name in _REDEMPTION_COLUMNS]
+    columns = ", ".join(f'"{name}"' for name in _REDEMPTION_COLUMNS)
+    with _pg_connection(ctx).cursor() as cursor:
+        cursor.execute("SAVEPOINT khbs_store")
+        try:
+            with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN (FORMAT BINARY)') as copy:
+                copy.set_types(types)
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT khbs_store")
+            cursor.execute("RELEASE SAVEPOINT khbs_store")
+            return False
+        cursor.execute("RELEASE SAVEPOINT khbs_store")
+    return True
+
+
+def _store_redemptions(ctx: Ctx, rows: list[tuple[Any, ...]]) -> set[str]:
+    """Store the verified records; the ids this request stored.
+
+    PostgreSQL: ``COPY`` (:func:`_copy_pg`). It cannot meet a stored id: the batch's cards are locked
+    since before the stored ids were looked up, and every writer of redemptions takes those locks.
+    Should it all the same, the rows go through ``INSERT ... ON CONFLICT DO NOTHING RETURNING``, whose
+    answer says which of them this request stored. SQLite: that insert."""
+    if not rows:
+        return set()
+    if _is_pg(ctx) and _copy_pg(ctx, rows):
+        return {row[0] for row in rows}
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(_REDEMPTION_COLUMNS)}
+    return _insert(ctx, _table(Redemption), columns, "record_id")
+
+
 def _history(ctx: Ctx, batch: list[_Candidate]) -> dict[str, list[_Seen]]:
     """Every record already stored for the cards of the batch."""
     by_card: dict[str, list[_Seen]] = defaultdict(list)
@@ -443,14 +637,18 @@ def _history(ctx: Ctx, batch: list[_Candidate]) -> dict[str, list[_Seen]]:
                 Redemption.region,
             ).where(_in(ctx, Redemption.card_serial, chunk))
         ):
-            by_card[serial].append(_Seen(rid, counter, when, region))
+            by_card[serial].append((rid, counter, when, region))
     return by_card
 
 
+# The batch travels as comma-separated text (hex ids and serials, decimal numbers): joined before the
+# verifier threads start, so that sending it costs the request thread (which holds the GIL while it
+# runs Python) next to nothing while they verify.
 _SUSPICIOUS_SQL = """
 SELECT n.serial, r.record_id, r.tx_counter, r.terminal_time, r.region
-FROM unnest(%(rid)s::text[], %(serial)s::text[], %(counter)s::bigint[], %(t)s::bigint[],
-            %(region)s::bigint[]) AS n(rid, serial, counter, t, region)
+FROM unnest(string_to_array(%(rid)s, ','), string_to_array(%(serial)s, ','),
+            string_to_array(%(counter)s, ',')::bigint[], string_to_array(%(t)s, ',')::bigint[],
+            string_to_array(%(region)s, ',')::bigint[]) AS n(rid, serial, counter, t, region)
 JOIN redemptions AS r ON r.card_serial = n.serial
 WHERE (r.tx_counter = n.counter AND r.record_id <> n.rid)
    OR (r.tx_counter > n.counter AND r.terminal_time < n.t - %(tolerance)s)
@@ -459,61 +657,64 @@ WHERE (r.tx_counter = n.counter AND r.record_id <> n.rid)
 """
 
 
-def _suspicious_pg(ctx: Ctx, batch: list[_Candidate]) -> dict[str, list[_Seen]]:
+def _suspicious_pg_query(ctx: Ctx, batch: list[_Candidate]) -> Callable[[], dict[str, list[_Seen]]]:
     """PostgreSQL: only the stored records that break a rule with some record of the batch (the
-    database joins on the card index; the same predicates as :func:`_pair_flags` re-checks)."""
-    by_card: dict[str, list[_Seen]] = defaultdict(list)
+    database joins on the card index; the same predicates as :func:`_pair_flags` re-checks). Returns
+    the function that runs the query, its parameters already made."""
     if not batch:
-        return by_card
+        return lambda: defaultdict(list)
     params = {
-        "rid": [cand.item.record_id for cand in batch],
-        "serial": [cand.item.card_serial for cand in batch],
-        "counter": [cand.rec.tx_counter for cand in batch],
-        "t": [cand.rec.terminal_time for cand in batch],
-        "region": [cand.region for cand in batch],
+        # candidates' ids are recomputed hashes and their serials match the record's: hex, no commas
+        "rid": ",".join([cand.item.record_id for cand in batch]),
+        "serial": ",".join([cand.item.card_serial for cand in batch]),
+        "counter": ",".join([str(cand.counter) for cand in batch]),
+        "t": ",".join([str(cand.time) for cand in batch]),
+        "region": ",".join([str(cand.region) for cand in batch]),
         "tolerance": ctx.settings.clock_tolerance_s,
         "window": ctx.settings.two_places_window_s,
     }
-    seen: set[tuple[str, str]] = set()
-    with _pg_connection(ctx).cursor(binary=True) as cursor:
-        cursor.execute(_SUSPICIOUS_SQL, params)
-        for serial, rid, counter, when, region in cursor.fetchall():
+    connection = _pg_connection(ctx)
+
+    def run() -> dict[str, list[_Seen]]:
+        by_card: dict[str, list[_Seen]] = defaultdict(list)
+        seen: set[tuple[str, str]] = set()
+        with connection.cursor(binary=True) as cursor:
+            cursor.execute(_SUSPICIOUS_SQL, params)
+            rows = cursor.fetchall()
+        for serial, rid, counter, when, region in rows:
             if (serial, rid) not in seen:
                 seen.add((serial, rid))
-                by_card[serial].append(_Seen(rid, counter, when, region))
-    return by_card
+                by_card[serial].append((rid, counter, when, region))
+        return by_card
+
+    return run
 
 
-def _pair_flags(
-    cand: _Candidate, other: _Seen, tolerance: int, window: int
-) -> list[tuple[str, str | None, str]]:
-    rec = cand.rec
-    out: list[tuple[str, str | None, str]] = []
-    if other.counter == rec.tx_counter:
-        if other.record_id != cand.item.record_id:  # the id is a hash of the record
-            out.append((FLAG_COUNTER_CONFLICT, other.record_id, f"counter {rec.tx_counter} signed twice"))
-    elif (other.counter > rec.tx_counter and other.time < rec.terminal_time - tolerance) or (
-        other.counter < rec.tx_counter and other.time > rec.terminal_time + tolerance
+def _pair_flags(cand: _Candidate, other: _Seen, tolerance: int, window: int) -> None:
+    counter, when = cand.counter, cand.time
+    other_id, other_counter, other_time, other_region = other
+    if other_counter == counter:
+        if other_id != cand.item.record_id:  # the id is a hash of the record
+            cand.flag(FLAG_COUNTER_CONFLICT, other_id, f"counter {counter} signed twice")
+    elif (other_counter > counter and other_time < when - tolerance) or (
+        other_counter < counter and other_time > when + tolerance
     ):
-        detail = f"counter {rec.tx_counter} at {rec.terminal_time} vs {other.counter} at {other.time}"
-        out.append((FLAG_COUNTER_REGRESSION, other.record_id, detail))
-    if other.region != cand.region and abs(other.time - rec.terminal_time) < window:
-        gap = abs(other.time - rec.terminal_time)
-        out.append(
-            (FLAG_TWO_PLACES, other.record_id, f"regions {cand.region} and {other.region} {gap} s apart")
-        )
-    return out
+        detail = f"counter {counter} at {when} vs {other_counter} at {other_time}"
+        cand.flag(FLAG_COUNTER_REGRESSION, other_id, detail)
+    if other_region != cand.region and abs(other_time - when) < window:
+        gap = abs(other_time - when)
+        cand.flag(FLAG_TWO_PLACES, other_id, f"regions {cand.region} and {other_region} {gap} s apart")
 
 
 def _detect(ctx: Ctx, verified: list[_Candidate], by_card: dict[str, list[_Seen]]) -> None:
     """Flag each record against the stored ones in ``by_card`` and against the batch's earlier ones."""
     tolerance = ctx.settings.clock_tolerance_s
     window = ctx.settings.two_places_window_s
-    for cand in sorted(verified, key=lambda k: (k.item.card_serial, k.rec.tx_counter, k.index)):
+    for cand in sorted(verified, key=lambda k: (k.item.card_serial, k.counter, k.index)):
         seen = by_card[cand.item.card_serial]
         for other in seen:
-            cand.flags.extend(_pair_flags(cand, other, tolerance, window))
-        seen.append(_Seen(cand.item.record_id, cand.rec.tx_counter, cand.rec.terminal_time, cand.region))
+            _pair_flags(cand, other, tolerance, window)
+        seen.append((cand.item.record_id, cand.counter, cand.time, cand.region))
 
 
 def _void(ctx: Ctx, rid: str, reason: str) -> None:
@@ -619,7 +820,7 @@ def ingest_failures(ctx: Ctx, batch: Sequence[FailureIn]) -> list[tuple[str, Out
                 "received_at": now,
             }
         )
-    stored = _insert(ctx, _table(FailureEvent), rows, "event_id")
+    stored = _insert(ctx, _table(FailureEvent), _columns(rows), "event_id")
     out: list[tuple[str, Outcome]] = []
     first: set[str] = set()
     for e in batch:
