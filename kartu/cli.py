@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+import typing
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -24,11 +25,35 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("kartu", "khbs")) / "demo"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the README's usage exit code (64, not argparse's 2)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+#: Subcommands that hand their remaining arguments to another program's own parser.
+_PASS_THROUGH = {"demo": "ui_args", "kiosk": "ui_args", "server": "server_args"}
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse; the pass-through subcommands keep the options they do not know for the program they run."""
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        dest = _PASS_THROUGH.get(args.command)
+        if dest is None:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        setattr(args, dest, [*extra, *getattr(args, dest)])
+    return args
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kartu", description="Kartu Huma Betang Sejahtera terminal software")
+    p = _Parser(prog="kartu", description="Kartu Huma Betang Sejahtera terminal software")
     p.add_argument("--data-dir", type=Path, default=None, help="terminal data directory (default: per user)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: APDU traffic)")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="the kiosk demo on embedded defaults (in-process cards, SQLite)")
     demo.add_argument("--headless", action="store_true", help="no window: read every demo card and print it")
@@ -241,12 +266,25 @@ def cmd_redeem(args: argparse.Namespace) -> int:
     import getpass
 
     from terminal.programs import parse_amount
-    from terminal.redeem import DebitInterrupted, RedemptionRefused
+    from terminal.redeem import DebitInterrupted, DebitNotTrusted, RedemptionRefused
 
     world = _world(args)
     terminal = _terminal(world)
     with _session(args, world) as session:
-        tap = terminal.tap(session, args.program)
+        tap, settled = terminal.tap_and_settle(session, args.program)
+        if settled.recovered or settled.unresolved:  # an interrupted redemption was just completed
+            ids = ", ".join(settled.recovered or settled.unresolved)
+            _print(
+                args,
+                f"Ditolak / refused: previous_redemption_settled ({ids}); periksa struk / check the receipt",
+                {
+                    "result": "refused",
+                    "reason": "previous_redemption_settled",
+                    "detail": ids,
+                    "tries_left": None,
+                },
+            )
+            return EXIT_INVALID
         ent = next((e for e in tap.entitlements if int(e.program) == args.program), None)
         unit = ent.unit if ent and ent.unit else 1
         try:
@@ -260,20 +298,27 @@ def cmd_redeem(args: argparse.Namespace) -> int:
         except RedemptionRefused as refused:
             _print(
                 args,
-                f"Ditolak / refused: {refused.reason} ({refused.detail})",
+                f"Ditolak / refused: {refused.reason.value} ({refused.detail})",
                 {
                     "result": "refused",
-                    "reason": refused.reason,
+                    "reason": refused.reason.value,
                     "detail": refused.detail,
                     "tries_left": refused.tries_left,
                 },
             )
             return EXIT_INVALID
+        except DebitNotTrusted as exc:  # a card-signed record that is not what was asked: no receipt
+            _print(
+                args,
+                f"Ditolak / refused: {exc.reason.value} ({exc.detail}); diperiksa pusat / for audit",
+                {"result": "not_trusted", "reason": exc.reason.value, "redemption_id": exc.redemption_id},
+            )
+            return EXIT_INVALID
         except DebitInterrupted as exc:
             _print(
                 args,
-                f"Kartu terlepas / card removed: {exc}",
-                {"result": "interrupted", "redemption_id": exc.redemption_id},
+                f"Belum selesai / not finished: {exc.detail}; tempelkan kartu lagi / tap the card again",
+                {"result": "interrupted", "reason": exc.reason.value, "redemption_id": exc.redemption_id},
             )
             return EXIT_DEVICE
     e = done.entry
@@ -520,14 +565,27 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     import logging
 
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)])
     from terminal.card.connection import CardConnectionError
+    from terminal.card.errors import CardSessionError
 
     try:
         return COMMANDS[args.command](args)
     except CardConnectionError as exc:
         print(f"error: card or reader: {exc}", file=sys.stderr)
         return EXIT_DEVICE
+    except CardSessionError as exc:  # the card answered outside its contract (recorded by the core)
+        print(f"error: card: {exc}", file=sys.stderr)
+        return EXIT_DEVICE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # never a traceback: one line, exit 3, the detail in the debug log
+        logging.getLogger("kartu").debug("%s failed", args.command, exc_info=True)
+        print(f"error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_DEVICE
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:200] + ("…" if len(text) > 200 else "")

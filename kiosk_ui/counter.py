@@ -60,6 +60,7 @@ from kiosk_ui.widgets import (
 )
 from terminal.app import TerminalStatus
 from terminal.entitlements import Entitlement, Status
+from terminal.failures import FailureReason
 from terminal.ledger import DayTotals, Entry, LedgerError, ReceiptState, ReconcileReport, State
 from terminal.programs import PROGRAMS, parse_amount
 from terminal.readers import CardInserted, ReadersChanged
@@ -1305,13 +1306,16 @@ class CounterWindow(CardWindow):
                 self.show_screen("pin")
                 return
             if isinstance(exc, RedemptionRefused) and exc.reason in (
-                "insufficient_balance",
-                "not_enrolled",
-                "entitlement_expired",
-                "bad_amount",
-                "card_refused",
-                "counter_mismatch",
-                "bad_pin_format",
+                FailureReason.INSUFFICIENT_BALANCE,
+                FailureReason.NOT_ENROLLED,
+                FailureReason.ENTITLEMENT_EXPIRED,
+                FailureReason.NOT_VALID_NOW,
+                FailureReason.BAD_AMOUNT,
+                FailureReason.CARD_REFUSED,
+                FailureReason.COUNTER_MISMATCH,
+                FailureReason.BAD_PIN_FORMAT,
+                FailureReason.PREVIOUS_REDEMPTION_SETTLED,
+                FailureReason.PREVIOUS_REDEMPTION_OPEN,
             ):
                 self._refuse(
                     RefusalInfo(Refusal.SYSTEM_ERROR, detail=texts.code_text(exc.reason)), plain=exc.reason

@@ -23,7 +23,8 @@ from terminal.card.errors import (
     WrongStateError,
 )
 from terminal.entitlements import WIB
-from terminal.redeem import DebitInterrupted, PrintFailed, RedemptionRefused
+from terminal.failures import FailureReason
+from terminal.redeem import DebitInterrupted, PrintFailed, RedemptionError, RedemptionRefused
 from terminal.tap import TapResult
 from terminal.verify import Reason, Verdict
 
@@ -96,16 +97,15 @@ def refusal_for_error(exc: BaseException) -> RefusalInfo:
     if isinstance(exc, PinBlockedError) or (isinstance(exc, InvalidPinError) and exc.attempts_remaining == 0):
         return RefusalInfo(Refusal.PIN_BLOCKED, detail=detail)
     if isinstance(exc, RedemptionRefused) and (
-        exc.reason == "pin_blocked" or (exc.reason == "wrong_pin" and exc.tries_left == 0)
+        exc.reason is FailureReason.PIN_BLOCKED
+        or (exc.reason is FailureReason.WRONG_PIN and exc.tries_left == 0)
     ):
         return RefusalInfo(Refusal.PIN_BLOCKED, detail=detail)
-    if isinstance(exc, RedemptionRefused):
-        try:
-            reason = Reason(exc.reason)
-        except ValueError:
-            return RefusalInfo(Refusal.SYSTEM_ERROR, detail=detail)
-        kind = _BY_REASON.get(reason, Refusal.UNKNOWN_CARD)
-        return RefusalInfo(kind, reason, exc.data_age_s, detail=detail)
+    if isinstance(exc, RedemptionRefused) and isinstance(exc.reason, Reason):  # the card's verdict
+        kind = _BY_REASON.get(exc.reason, Refusal.UNKNOWN_CARD)
+        return RefusalInfo(kind, exc.reason, exc.data_age_s, detail=detail)
+    if isinstance(exc, RedemptionError):  # the terminal's own codes: words for the clerk
+        return RefusalInfo(Refusal.SYSTEM_ERROR, detail=detail)
     if isinstance(exc, WrongStateError):
         return RefusalInfo(Refusal.REVOKED_OR_BLOCKED, detail=detail)
     if isinstance(exc, MalformedResponseError) and "match" in str(exc):
@@ -124,7 +124,7 @@ def wrong_pin_tries(exc: BaseException) -> int | None:
     """Tries left after a wrong PIN (core or card error), None if ``exc`` is not a wrong PIN."""
     if isinstance(exc, InvalidPinError):
         return exc.attempts_remaining
-    if isinstance(exc, RedemptionRefused) and exc.reason == "wrong_pin":
+    if isinstance(exc, RedemptionRefused) and exc.reason is FailureReason.WRONG_PIN:
         return exc.tries_left
     return None
 

@@ -329,6 +329,23 @@ REFUSAL_CODES = {
     "bad_amount": QT_TRANSLATE_NOOP("Codes", "Jumlah tidak sah"),
     "card_refused": QT_TRANSLATE_NOOP("Codes", "Kartu menolak transaksi"),
     "counter_mismatch": QT_TRANSLATE_NOOP("Codes", "Kartu berubah sejak dibaca: tempelkan lagi"),
+    "entitlement_not_valid_now": QT_TRANSLATE_NOOP("Codes", "Hak belum atau tidak lagi berlaku saat ini"),
+    "previous_redemption_settled": QT_TRANSLATE_NOOP(
+        "Codes", "Transaksi sebelumnya baru diselesaikan: periksa struk sebelum mengulang"
+    ),
+    "previous_redemption_open": QT_TRANSLATE_NOOP(
+        "Codes", "Transaksi sebelumnya belum pasti: tempelkan kartu lagi"
+    ),
+    "card_removed": QT_TRANSLATE_NOOP("Codes", "Kartu terlepas dari pembaca"),
+    "card_answer_malformed": QT_TRANSLATE_NOOP("Codes", "Jawaban kartu tidak sah"),
+    "card_error": QT_TRANSLATE_NOOP("Codes", "Kartu menjawab di luar aturan"),
+    "debit_outcome_unknown": QT_TRANSLATE_NOOP("Codes", "Hasil transaksi belum pasti: tempelkan kartu lagi"),
+    "record_not_genuine": QT_TRANSLATE_NOOP("Codes", "Bukti transaksi tidak ditandatangani kartu"),
+    "record_mismatch": QT_TRANSLATE_NOOP("Codes", "Bukti transaksi dari kartu tidak sesuai permintaan"),
+    "record_not_stored": QT_TRANSLATE_NOOP("Codes", "Transaksi belum tersimpan: tempelkan kartu lagi"),
+    "refusal_contradicted": QT_TRANSLATE_NOOP("Codes", "Kartu menolak, tetapi catatannya berisi transaksi"),
+    "log_record_not_genuine": QT_TRANSLATE_NOOP("Codes", "Catatan kartu berisi data palsu"),
+    "unresolved_intent": QT_TRANSLATE_NOOP("Codes", "Transaksi perlu diperiksa pusat"),
     "revoked": QT_TRANSLATE_NOOP("Codes", "Kartu dicabut"),
     "suspended": QT_TRANSLATE_NOOP("Codes", "Kartu ditangguhkan"),
     "card_blocked": QT_TRANSLATE_NOOP("Codes", "Kartu diblokir"),

@@ -37,8 +37,11 @@ from sqlalchemy import (
     update,
 )
 
+from card_applet_spec import constants as c
+from card_applet_spec.records import FORMAT_VERSION, TxRecord
 from terminal.card.session import SignedTx
 from terminal.db import begin_immediate
+from terminal.failures import FailureReason
 
 
 class State(enum.Enum):
@@ -59,6 +62,14 @@ class LedgerError(Exception):
     pass
 
 
+class RecordMismatch(LedgerError):
+    """A card-signed record that is not the one the intent asked for (``fields``: which differ)."""
+
+    def __init__(self, rid: str, fields: tuple[str, ...]) -> None:
+        self.fields = fields
+        super().__init__(f"{rid}: the card's record differs from the intent in {', '.join(fields)}")
+
+
 metadata = MetaData()
 
 redemptions = Table(
@@ -76,6 +87,10 @@ redemptions = Table(
     Column("nonce", LargeBinary(8), nullable=False, unique=True),
     Column("terminal_time", Integer, nullable=False),
     Column("expected_counter", Integer, nullable=False),
+    # with the columns above, what the card must sign (SPEC §5.12 step 11), fixed before the DEBIT
+    Column("tx_type", Integer, nullable=False),
+    Column("grant_seq", Integer, nullable=False),
+    Column("expected_balance_after", Integer, nullable=False),
     Column("credential", LargeBinary, nullable=False),
     Column("holder_name", String(64), nullable=False),
     Column("nik_masked", String(16), nullable=False),
@@ -129,6 +144,12 @@ def record_id(record: bytes) -> str:
 
 @dataclass(frozen=True)
 class Intent:
+    """What the terminal asks the card, and what it expects the card to sign back (SPEC §5.12 step 11).
+
+    ``expected_counter``, ``grant_seq`` and the balance come from the verified INTERNAL AUTHENTICATE
+    answer of the same session; ``tx_type`` from the programme's kind the card signed there.
+    """
+
     card_serial: bytes
     program: int
     amount: int
@@ -139,6 +160,9 @@ class Intent:
     nonce: bytes
     terminal_time: int
     expected_counter: int
+    tx_type: int
+    grant_seq: int
+    expected_balance_after: int
     credential: bytes
     holder_name: str
     nik_masked: str
@@ -179,6 +203,52 @@ class Entry:
     updated_at: float
     uploaded_at: float | None
     voided: bool = False
+    tx_type: int | None = None
+    grant_seq: int | None = None
+    expected_balance_after: int | None = None
+
+
+def expected_record(row: Intent | Entry) -> TxRecord:
+    """The record the card must sign for this intent: every field fixed by the terminal or the card's
+    signed state before the DEBIT (SPEC §5.12 step 11)."""
+    if row.tx_type is None or row.grant_seq is None or row.expected_balance_after is None:
+        raise LedgerError("the intent does not fix the whole record")
+    return TxRecord(
+        tx_type=row.tx_type,
+        card_serial=row.card_serial,
+        tx_counter=row.expected_counter + 1,
+        program=row.program,
+        grant_seq=row.grant_seq,
+        amount=row.amount,
+        balance_after=row.expected_balance_after,
+        terminal_id=row.terminal_id.encode("ascii"),
+        terminal_nonce=row.nonce,
+        terminal_time=row.terminal_time,
+        version=FORMAT_VERSION,
+    )
+
+
+def record_differences(expected: TxRecord, got: TxRecord) -> tuple[str, ...]:
+    """The names of the fields in which ``got`` differs from ``expected`` (empty: the same record)."""
+    names = (
+        "version",
+        "tx_type",
+        "card_serial",
+        "tx_counter",
+        "program",
+        "grant_seq",
+        "amount",
+        "balance_after",
+        "terminal_id",
+        "terminal_nonce",
+        "terminal_time",
+    )
+    return tuple(n for n in names if getattr(expected, n) != getattr(got, n))
+
+
+def record_type_for(kind: int) -> int:
+    """The record type a DEBIT of a programme of this kind produces (SPEC §5.12 step 9)."""
+    return c.TxType.DEBIT if kind in (c.Kind.CASH, c.Kind.QUANTITY) else c.TxType.CHECK_IN
 
 
 @dataclass(frozen=True)
@@ -253,8 +323,9 @@ class Ledger:
     def commit_record(self, rid: str, tx: SignedTx, *, recovered: bool = False) -> Entry:
         """Store the card-signed record for an open intent (idempotent for the same record).
 
-        The record must be the intent's: same nonce, terminal, program and amount, and the counter the
-        intent expected plus one (SPEC §9.2). Read and write happen in one write transaction.
+        The record must be exactly the one the intent expects (:func:`expected_record`: every field,
+        terminal time and balance after included), else :class:`RecordMismatch` and nothing is stored.
+        Read and write happen in one write transaction.
         """
         r = tx.record
         with begin_immediate(self.engine) as conn:
@@ -267,14 +338,9 @@ class Ledger:
                 return self.get(rid)
             if row["state"] != State.INTENT.value:
                 raise LedgerError(f"{rid}: cannot commit from state {row['state']}")
-            if (
-                r.terminal_nonce != row["nonce"]
-                or r.terminal_id != row["terminal_id"].encode("ascii")
-                or r.program != row["program"]
-                or r.amount != row["amount"]
-                or r.tx_counter != row["expected_counter"] + 1
-            ):
-                raise LedgerError(f"{rid}: the card's record does not match the intent")
+            differences = record_differences(expected_record(_entry({**row, "voided": False})), r)
+            if differences or tx.record_bytes != r.encode():
+                raise RecordMismatch(rid, differences or ("encoding",))
             conn.execute(
                 update(redemptions)
                 .where(redemptions.c.id == rid, redemptions.c.state == State.INTENT.value)
@@ -291,6 +357,39 @@ class Ledger:
                 )
             )
         return self.get(rid)
+
+    def flag_mismatch(self, rid: str, tx: SignedTx, error: RecordMismatch) -> None:
+        """Close an intent whose card-signed record is not the one asked for (a relay or a forged card
+        shifted it): UNRESOLVED, the record and its signature kept as evidence (never as a redemption,
+        never on a receipt), and a ``record_mismatch`` failure for the centre to audit."""
+        note = str(error)
+        with begin_immediate(self.engine) as conn:
+            query = select(redemptions).where(
+                redemptions.c.id == rid, redemptions.c.state == State.INTENT.value
+            )
+            row = conn.execute(query).mappings().first()
+            if row is None:
+                return  # settled already (by another process)
+            conn.execute(
+                update(redemptions)
+                .where(redemptions.c.id == rid)
+                .values(
+                    state=State.UNRESOLVED.value,
+                    record=tx.record_bytes,
+                    signature=tx.signature,
+                    note=note[:256],
+                    updated_at=self.clock(),
+                )
+            )
+        self.record_failure(
+            FailureReason.RECORD_MISMATCH,
+            note,
+            terminal_id=row["terminal_id"],
+            card_serial=row["card_serial"],
+            program=row["program"],
+            clerk_id=row["clerk_id"],
+            redemption_id=rid,
+        )
 
     def close_intent(self, rid: str, state: State, note: str) -> None:
         if state not in (State.ABANDONED, State.UNRESOLVED):
@@ -340,8 +439,8 @@ class Ledger:
             if match is not None:
                 try:
                     self.commit_record(intent.id, match, recovered=True)
-                except LedgerError as exc:  # the card has a record with our nonce that is not ours
-                    self._unresolved(intent, f"card record does not match the intent: {exc}")
+                except RecordMismatch as exc:  # the card signed our nonce into another record
+                    self.flag_mismatch(intent.id, match, exc)
                     unresolved.append(intent.id)
                     continue
                 recovered.append(intent.id)
@@ -363,7 +462,7 @@ class Ledger:
         """Close an intent nobody can settle here, and record it as a failure so the centre audits it."""
         self.close_intent(intent.id, State.UNRESOLVED, note)
         self.record_failure(
-            "unresolved_intent",
+            FailureReason.UNRESOLVED_INTENT,
             note,
             terminal_id=intent.terminal_id,
             card_serial=intent.card_serial,

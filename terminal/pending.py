@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from card_applet_spec import constants as c
 from card_applet_spec.records import GrantBody, RecordError
-from terminal.card.errors import ApduError, SequenceNotNewerError
+from terminal.card.errors import ApduError, CardRefusal, SequenceNotNewerError
 from terminal.card.session import KhbsSession
 
 metadata = MetaData()
@@ -109,7 +109,7 @@ class PendingUpdates:
 
 
 #: Refusals that may pass (the card is blocked now and unblocked later, a PIN state): try again later.
-_RETRY_LATER = {c.SW.CONDITIONS_NOT_SATISFIED, c.SW.SECURITY_STATUS_NOT_SATISFIED}
+_RETRY_LATER = {CardRefusal.WRONG_STATE, CardRefusal.PIN_REQUIRED}
 #: Results the server may count as delivered.
 DELIVERED = ("applied", "already_on_card", "superseded")
 
@@ -151,7 +151,10 @@ def apply_pending(
 
 
 def _apply(session: KhbsSession, u: PendingUpdate) -> str | None:
-    """Send one update; its result, or None when it should be tried again at a later tap."""
+    """Send one update; its result, or None when it should be tried again at a later tap.
+
+    A card or reader error (card pulled, malformed answer) is raised for the tap to record.
+    """
     try:
         if u.kind == "grant":
             session.load_grant(u.body, u.kid, u.signature)
@@ -160,5 +163,5 @@ def _apply(session: KhbsSession, u: PendingUpdate) -> str | None:
     except SequenceNotNewerError:
         return "already_on_card"
     except ApduError as err:
-        return None if err.sw in _RETRY_LATER else f"refused_{err.sw:04X}"
+        return None if err.refusal in _RETRY_LATER else f"refused_{err.refusal.value}"
     return "applied"

@@ -10,7 +10,7 @@ from card_applet_spec import constants as c
 from card_applet_spec.reference_card import CardTorn
 from terminal.ledger import ReceiptState, State
 from terminal.redeem import DebitInterrupted, RedemptionRefused
-from terminal.verify import Verdict
+from terminal.verify import Reason, Verdict
 from tests.support.counter import RecordingPrinter, service
 from tests.support.world import NOW, PIN, StaticStatuses, connect, make_card
 
@@ -73,7 +73,7 @@ def test_revoked_card_refused_and_recorded() -> None:
     svc = service(statuses=StaticStatuses({5: 1}))
     with pytest.raises(RedemptionRefused) as err:
         svc.redeem(connect(card), c.Program.BLT, 1000, PIN)
-    assert err.value.reason == "revoked"
+    assert err.value.reason is Reason.REVOKED
 
 
 def test_stale_data_refuses_cash_but_allows_health() -> None:
@@ -81,7 +81,7 @@ def test_stale_data_refuses_cash_but_allows_health() -> None:
     svc = service(statuses=StaticStatuses(issued_at=NOW - 3 * 86400))
     with pytest.raises(RedemptionRefused) as err:
         svc.redeem(connect(card), c.Program.BLT, 1000, PIN)
-    assert err.value.reason == "revocation_data_stale"
+    assert err.value.reason is Reason.REVOCATION_DATA_STALE
     assert svc.redeem(connect(card), c.Program.KESEHATAN, 0, PIN).entry.state is State.COMMITTED
 
 

@@ -94,6 +94,58 @@
         <translation>The card changed since it was read: tap it again</translation>
     </message>
     <message>
+        <source>Hak belum atau tidak lagi berlaku saat ini</source>
+        <translation>Entitlement not valid at this time</translation>
+    </message>
+    <message>
+        <source>Transaksi sebelumnya baru diselesaikan: periksa struk sebelum mengulang</source>
+        <translation>An earlier redemption was just completed: check its receipt before trying again</translation>
+    </message>
+    <message>
+        <source>Transaksi sebelumnya belum pasti: tempelkan kartu lagi</source>
+        <translation>An earlier redemption is not settled yet: tap the card again</translation>
+    </message>
+    <message>
+        <source>Kartu terlepas dari pembaca</source>
+        <translation>The card left the reader</translation>
+    </message>
+    <message>
+        <source>Jawaban kartu tidak sah</source>
+        <translation>The card&apos;s answer is not valid</translation>
+    </message>
+    <message>
+        <source>Kartu menjawab di luar aturan</source>
+        <translation>The card answered outside its rules</translation>
+    </message>
+    <message>
+        <source>Hasil transaksi belum pasti: tempelkan kartu lagi</source>
+        <translation>Outcome not certain yet: tap the card again</translation>
+    </message>
+    <message>
+        <source>Bukti transaksi tidak ditandatangani kartu</source>
+        <translation>The transaction record is not signed by the card</translation>
+    </message>
+    <message>
+        <source>Bukti transaksi dari kartu tidak sesuai permintaan</source>
+        <translation>The card&apos;s transaction record does not match the request</translation>
+    </message>
+    <message>
+        <source>Transaksi belum tersimpan: tempelkan kartu lagi</source>
+        <translation>Transaction not stored yet: tap the card again</translation>
+    </message>
+    <message>
+        <source>Kartu menolak, tetapi catatannya berisi transaksi</source>
+        <translation>The card refused, but its log holds the transaction</translation>
+    </message>
+    <message>
+        <source>Catatan kartu berisi data palsu</source>
+        <translation>The card&apos;s log holds forged data</translation>
+    </message>
+    <message>
+        <source>Transaksi perlu diperiksa pusat</source>
+        <translation>The transaction must be checked by the centre</translation>
+    </message>
+    <message>
         <source>Kartu dicabut</source>
         <translation>Card revoked</translation>
     </message>

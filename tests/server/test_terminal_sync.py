@@ -100,7 +100,7 @@ def test_issue_sync_redeem_upload_revoke(world: World, clock: Clock, tmp_path: P
     try:
         svc.redeem(card.session(), c.Program.BLT, 1_000, PIN)
     except RedemptionRefused as refused:
-        assert refused.reason in ("revoked", "card_blocked", "card_terminated")
+        assert refused.reason in (Reason.REVOKED, Reason.CARD_BLOCKED, Reason.CARD_TERMINATED)
     report = term.syncer.sync_once()
     assert report.success, report.failed
     assert report.ok["failures"].startswith("1/1")

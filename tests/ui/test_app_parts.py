@@ -16,6 +16,7 @@ from kiosk_ui import i18n, presenting
 from kiosk_ui.presenting import Refusal, refusal_for_error
 from terminal.card.connection import CardRemovedError, ReaderUnavailableError
 from terminal.card.errors import ApduError, InvalidPinError, MalformedResponseError, PinBlockedError
+from terminal.failures import FailureReason
 from terminal.redeem import DebitInterrupted, RedemptionRefused
 from terminal.verify import Reason
 
@@ -65,16 +66,17 @@ def test_placeholders_survive_translation() -> None:
         (DebitInterrupted("r1"), Refusal.CARD_LOST),
         (PinBlockedError(), Refusal.PIN_BLOCKED),
         (InvalidPinError(0x63C0, 0), Refusal.PIN_BLOCKED),
-        (RedemptionRefused("pin_blocked", "x", tries_left=0), Refusal.PIN_BLOCKED),
-        (RedemptionRefused("revoked", "x"), Refusal.REVOKED_OR_BLOCKED),
-        (RedemptionRefused("expired", "x"), Refusal.EXPIRED),
-        (RedemptionRefused("not_genuine", "x"), Refusal.NOT_GENUINE),
-        (RedemptionRefused("revocation_data_stale", "x"), Refusal.DATA_TOO_OLD),
+        (RedemptionRefused(FailureReason.PIN_BLOCKED, "x", tries_left=0), Refusal.PIN_BLOCKED),
+        (RedemptionRefused(Reason.REVOKED, "x"), Refusal.REVOKED_OR_BLOCKED),
+        (RedemptionRefused(Reason.EXPIRED, "x"), Refusal.EXPIRED),
+        (RedemptionRefused(Reason.NOT_GENUINE, "x"), Refusal.NOT_GENUINE),
+        (RedemptionRefused(Reason.REVOCATION_DATA_STALE, "x"), Refusal.DATA_TOO_OLD),
         (
             MalformedResponseError("personal data on the card does not match its credential"),
             Refusal.NOT_GENUINE,
         ),
         (ApduError(0x6F00), Refusal.UNKNOWN_CARD),
+        (RedemptionRefused(FailureReason.CARD_ERROR, "VERIFY: 6A80"), Refusal.SYSTEM_ERROR),
         (RuntimeError("boom"), Refusal.SYSTEM_ERROR),
         (KeyError("x"), Refusal.SYSTEM_ERROR),
     ],

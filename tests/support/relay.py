@@ -1,0 +1,111 @@
+"""An adversary between the terminal and a real (reference) card: a relay or an emulator.
+
+:class:`Relay` passes every APDU to the card, except the first one with a chosen INS, which it may
+rewrite before the card sees it, answer in the card's place (the card never sees it), or let the card
+execute and then answer with something else (the card *has* committed). :func:`resign` models an
+emulator holding the card's key (a cloned key): it re-signs a changed record, so the record verifies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from card_applet_spec import constants as c
+from card_applet_spec.records import TxRecord
+from card_applet_spec.reference_card import CardTorn, ReferenceCard
+from card_applet_spec.tlv import parse_single, parse_tlv, require, tlv
+from terminal.card.connection import CardRemovedError, InProcessConnection
+from terminal.card.session import KhbsSession
+
+#: An answer in place of the card's: response data + SW, or LOST (the card leaves the field).
+LOST = b"lost"
+Rewrite = Callable[[bytes], bytes]
+
+
+class Relay:
+    def __init__(
+        self,
+        card: ReferenceCard,
+        ins: int,
+        *,
+        rewrite_command: Rewrite | None = None,
+        rewrite_answer: Rewrite | None = None,
+        answer: bytes | None = None,
+        forward: bool = True,
+    ) -> None:
+        """At the first APDU with ``ins``: ``rewrite_command`` changes what the card receives;
+        ``forward`` False keeps it from the card; ``answer`` (data + SW, or LOST) replaces the card's
+        answer and ``rewrite_answer`` changes it (data + SW in, data + SW out)."""
+        self.inner = InProcessConnection(card, (CardTorn,))
+        self.ins = ins
+        self.rewrite_command = rewrite_command
+        self.rewrite_answer = rewrite_answer
+        self.answer = answer
+        self.forward = forward
+        self.done = False
+        self.card_answer: bytes | None = None  # what the card really said
+
+    def send_and_receive(self, apdu: bytes) -> tuple[bytes, int]:
+        apdu = bytes(apdu)
+        if self.done or len(apdu) < 2 or apdu[1] != self.ins:
+            return self.inner.send_and_receive(apdu)
+        self.done = True
+        if self.rewrite_command is not None:
+            apdu = self.rewrite_command(apdu)
+        if self.forward:
+            data, sw = self.inner.send_and_receive(apdu)
+            self.card_answer = data + sw.to_bytes(2, "big")
+        out = self.answer if self.answer is not None else self.card_answer
+        assert out is not None, "an answer is needed when the card does not get the command"
+        if out == LOST:
+            self.inner.close()
+            raise CardRemovedError("the card left the field")
+        if self.rewrite_answer is not None:
+            out = self.rewrite_answer(out)
+        return out[:-2], int.from_bytes(out[-2:], "big")
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def session(relay: Relay) -> KhbsSession:
+    return KhbsSession(relay)
+
+
+# -- DEBIT command data (SPEC §6.6): programme ‖ amount ‖ terminal id ‖ nonce ‖ time ‖ expected counter
+_DATA = 5  # offset of the data in a short APDU with Lc
+
+
+def shift_time(seconds: int) -> Rewrite:
+    def rewrite(apdu: bytes) -> bytes:
+        t = int.from_bytes(apdu[_DATA + 21 : _DATA + 25], "big") + seconds
+        return apdu[: _DATA + 21] + t.to_bytes(4, "big") + apdu[_DATA + 25 :]
+
+    return rewrite
+
+
+def other_program(program: int, amount: int) -> Rewrite:
+    def rewrite(apdu: bytes) -> bytes:
+        return apdu[:_DATA] + bytes([program]) + amount.to_bytes(4, "big") + apdu[_DATA + 5 :]
+
+    return rewrite
+
+
+def resign(card: ReferenceCard, **changes: object) -> Rewrite:
+    """Answer rewrite of an emulator with the card's key: the record changed as given, re-signed."""
+    key = ec.derive_private_key(int.from_bytes(card.state.private_scalar, "big"), ec.SECP256R1())
+
+    def rewrite(answer: bytes) -> bytes:
+        data, sw = answer[:-2], answer[-2:]
+        assert sw == b"\x90\x00", "the card refused; nothing to re-sign"
+        record = TxRecord.decode(require(parse_tlv(parse_single(data, c.TAG_SIGNED_TX)), c.TAG_TX_RECORD))
+        changed = replace(record, **changes)  # type: ignore[arg-type]
+        signature = key.sign(changed.signed_message(), ec.ECDSA(hashes.SHA256()))
+        body = tlv(c.TAG_TX_RECORD, changed.encode()) + tlv(c.TAG_SIGNATURE, signature)
+        return tlv(c.TAG_SIGNED_TX, body) + sw
+
+    return rewrite
