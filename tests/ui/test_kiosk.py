@@ -76,6 +76,8 @@ def test_whole_citizen_flow(qtbot: Any, kiosk: KioskWindow, backend: Backend, wa
     qtbot.mouseClick(kiosk.services.tiles[int(c.Program.PELATIHAN) - 1], Qt.MouseButton.LeftButton)
     wait_screen(kiosk, "detail")
     qtbot.waitUntil(lambda: bool(kiosk.detail.row_buttons))
+    # rows added to a shown layout become visible on a queued event: wait for them, not for the dict
+    qtbot.waitUntil(lambda: all(b.isVisibleTo(kiosk) for b in kiosk.detail.row_buttons.values()))
     text = visible_text(kiosk)
     assert "Wirausaha kuliner lokal" in text  # Palangka Raya (6271)
     assert "Pelatihan menjahit dasar" in text  # province-wide
