@@ -109,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     issue.add_argument("--server-data-dir", type=Path, default=None, help="server data directory")
     issue.add_argument("--json", action="store_true")
 
-    server = sub.add_parser("server", help="run the central registration server")
+    # no help of its own: --help (like every option) goes to the server's parser, which knows them
+    server = sub.add_parser("server", help="run the central registration server", add_help=False)
     server.add_argument("server_args", nargs=argparse.REMAINDER)
     return p
 
@@ -544,7 +545,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
 def cmd_server(args: argparse.Namespace) -> int:
     from server_stub.__main__ import main as server_main
 
-    server_main(args.server_args)
+    try:
+        server_main(args.server_args)
+    except SystemExit as exc:  # its argparse: help (0) or a usage error (2, the README says 64)
+        return EXIT_USAGE if exc.code == 2 else int(exc.code or 0)
     return EXIT_OK
 
 
