@@ -11,7 +11,7 @@ from enum import IntEnum
 # --- Identification -------------------------------------------------------------------------------
 #: Proprietary AID: 'F0' (proprietary RID range) + ASCII "KHBS" + application 01 + version 01.
 AID = bytes.fromhex("F04B4842530101")
-APPLET_VERSION = (1, 0)
+APPLET_VERSION = (2, 0)
 
 #: PC/SC part 3 ATR for an ISO 14443-4 card with no historical bytes (what pcscd reports for NFC).
 ATR_CONTACTLESS = bytes.fromhex("3B80800101")
@@ -39,7 +39,9 @@ INS_PUT_DATA = 0xDA
 INS_VERIFY = 0x20
 INS_CHANGE_REFERENCE_DATA = 0x24
 INS_RESET_RETRY_COUNTER = 0x2C
-INS_GET_CHALLENGE = 0x84
+#: GET CHALLENGE was withdrawn in applet version 2.0 (the card nonce of INTERNAL AUTHENTICATE replaced
+#: it): the card answers 6D00. Kept so that tests can send it.
+INS_GET_CHALLENGE_WITHDRAWN = 0x84
 INS_INTERNAL_AUTHENTICATE = 0x88
 # proprietary (CLA 80)
 INS_GENERATE_KEY = 0x46
@@ -57,6 +59,7 @@ PIN_MIN_DIGITS = 4
 PIN_MAX_DIGITS = 8
 PIN_MAX_TRIES = 3
 CHALLENGE_LEN = 16
+CARD_NONCE_LEN = 16
 NONCE_LEN = 8
 TERMINAL_ID_LEN = 8
 CARD_SERIAL_LEN = 8
@@ -75,7 +78,8 @@ class SW(IntEnum):
     LAST_COMMAND_EXPECTED = 0x6883
     CHAINING_NOT_SUPPORTED = 0x6884
     SECURITY_STATUS_NOT_SATISFIED = 0x6982
-    PIN_BLOCKED = 0x6983
+    PIN_BLOCKED = 0x6983  # also: RESET RETRY COUNTER with the holder check blocked (no holder tries)
+    HOLDER_MISMATCH = 0x6984  # RESET RETRY COUNTER: the enciphered holder reference does not match
     CONDITIONS_NOT_SATISFIED = 0x6985
     COMMAND_NOT_ALLOWED = 0x6986
     WRONG_DATA = 0x6A80
@@ -130,6 +134,8 @@ TAG_KEY_ID = 0xC4
 TAG_TERMINAL_CERT_BODY = 0xC5
 TAG_NEW_PIN = 0xC6
 TAG_STATUS_BODY = 0xC7
+TAG_CARD_NONCE = 0xC8
+TAG_PIN_ENVELOPE = 0xC9
 TAG_SIGNED_AUTH = 0xE2
 TAG_SIGNED_TX = 0xE1
 TAG_SIGNED_GRANT = 0xE3
@@ -143,6 +149,7 @@ DO_CARD_SERIAL = 0xDF24
 DO_ISSUER_KEYS = 0xDF25
 DO_PERSONAL_DATA = 0xDF26
 DO_CARD_PUBLIC_KEY = 0xDF27
+DO_HOLDER_REF = 0xDF28  # write-only (PUT DATA at personalisation; GET DATA answers 6A88)
 
 #: Capability bits returned by SELECT.
 CAP_CONTACTLESS = 0x01
@@ -151,12 +158,15 @@ CAP_CHECK_IN = 0x04
 CAP_CHAINING = 0x08
 
 # --- Signature domain tags (8 bytes each, prefixed to every signed message) -----------------------
-DOMAIN_AUTH = b"KHBS-AU1"
+DOMAIN_AUTH = b"KHBS-AU2"  # AU1 (no card nonce) was applet version 1.0
 DOMAIN_TX = b"KHBS-TX1"
 DOMAIN_GRANT = b"KHBS-GR1"
 DOMAIN_STATUS = b"KHBS-ST1"
 DOMAIN_TERMINAL_CERT = b"KHBS-TC1"
-DOMAIN_PIN_RESET = b"KHBS-PR1"
+DOMAIN_PIN_RESET = b"KHBS-PR2"  # PR1 (plain PIN, GET CHALLENGE) was applet version 1.0
+#: Not signature domains: the PIN envelope key derivation (§6.14) and the holder commitment (§4.4).
+DOMAIN_PIN_ENVELOPE = b"KHBS-PE1"
+DOMAIN_HOLDER_COMMIT = b"KHBS-HC1"
 
 # --- Programs, kinds and units --------------------------------------------------------------------
 
@@ -232,7 +242,7 @@ CWT_EXP = 4
 CWT_IAT = 6
 #: Private-use CWT claim holding the KHBS claim map.
 CWT_KHBS = -65537
-CREDENTIAL_SCHEMA_VERSION = 1
+CREDENTIAL_SCHEMA_VERSION = 2
 ISSUER = "ID-62"
 
 
@@ -242,7 +252,7 @@ class Claim(IntEnum):
     SCHEMA = 1
     CARD_SERIAL = 2
     STATUS_INDEX = 3
-    HOLDER_REF = 4
+    HOLDER_COMMIT = 4
     NAME = 5
     REGION = 6
     CARD_KEY = 7
@@ -256,9 +266,13 @@ class PersonalField(IntEnum):
     BIRTH_DATE = 2
     SEX = 3
     KK_NUMBER = 4
+    HOLDER_SALT = 5
 
 
 HOLDER_REF_LEN = 16
+HOLDER_COMMIT_LEN = 16
+HOLDER_SALT_LEN = 16
+HOLDER_CHECK_MAX_TRIES = 5
 HOLDER_REF_SALT_PREFIX = b"KHBS-NIK"
 HOLDER_REF_SCRYPT_N = 2**14
 HOLDER_REF_SCRYPT_R = 8

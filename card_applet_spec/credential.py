@@ -33,7 +33,7 @@ class CredentialError(ValueError):
 class Claims:
     card_serial: bytes
     status_index: int
-    holder_ref: bytes
+    holder_commit: bytes  # SHA-256('KHBS-HC1' || salt || holder_ref)[:16], §4.4
     name: str
     region: int
     card_key: bytes  # SEC1 compressed P-256 point, 33 bytes
@@ -48,7 +48,7 @@ class Claims:
             c.Claim.SCHEMA: self.schema,
             c.Claim.CARD_SERIAL: self.card_serial,
             c.Claim.STATUS_INDEX: self.status_index,
-            c.Claim.HOLDER_REF: self.holder_ref,
+            c.Claim.HOLDER_COMMIT: self.holder_commit,
             c.Claim.NAME: self.name,
             c.Claim.REGION: self.region,
             c.Claim.CARD_KEY: self.card_key,
@@ -125,7 +125,16 @@ def holder_ref(nik: str, card_serial: bytes) -> bytes:
         r=c.HOLDER_REF_SCRYPT_R,
         p=c.HOLDER_REF_SCRYPT_P,
     )
+    if len(nik) != 16 or not nik.isascii() or not nik.isdigit():
+        raise ValueError("a NIK is 16 ASCII digits")
     return kdf.derive(nik.encode("ascii"))
+
+
+def holder_commit(salt: bytes, holder_reference: bytes) -> bytes:
+    """Claim 4 (schema 2): SHA-256('KHBS-HC1' || salt || holder_ref)[:16]; the salt is only in DF26."""
+    if len(salt) != c.HOLDER_SALT_LEN or len(holder_reference) != c.HOLDER_REF_LEN:
+        raise ValueError("salt and holder reference are 16 bytes each")
+    return hashlib.sha256(c.DOMAIN_HOLDER_COMMIT + salt + holder_reference).digest()[: c.HOLDER_COMMIT_LEN]
 
 
 def mask_nik(nik: str) -> str:
@@ -160,14 +169,30 @@ def _expect(value: object, typ: type, what: str) -> Any:
     return value
 
 
+def _strict_loads(data: bytes, what: str) -> Any:
+    """Decode one CBOR item that is *exactly* ``data`` in the issuer's encoding (SPEC.md §4.6 step 1).
+
+    Re-encoding the decoded value must give the same bytes: this refuses trailing bytes, indefinite
+    lengths, non-shortest heads and repeated map keys (which the decoder would silently merge).
+    """
+    try:
+        value = cbor2.loads(data)
+        again = cbor2.dumps(value)
+    except (cbor2.CBORDecodeError, cbor2.CBOREncodeError, ValueError, TypeError, RecursionError) as exc:
+        raise CredentialError(f"{what}: not CBOR: {exc}") from exc
+    if again != data:
+        raise CredentialError(
+            f"{what}: not strictly encoded (trailing bytes, indefinite length, non-shortest form "
+            "or a repeated key)"
+        )
+    return value
+
+
 def decode_credential(raw: bytes) -> Credential:
     """Strictly parse credential bytes (no signature check)."""
     if len(raw) > c.MAX_CREDENTIAL_LEN:
         raise CredentialError("credential too long")
-    try:
-        outer = cbor2.loads(raw)
-    except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError) as exc:
-        raise CredentialError(f"not CBOR: {exc}") from exc
+    outer = _strict_loads(bytes(raw), "credential")
     if not isinstance(outer, cbor2.CBORTag) or outer.tag != c.COSE_SIGN1_TAG:
         raise CredentialError("not a tagged COSE_Sign1")
     parts = outer.value
@@ -179,11 +204,8 @@ def decode_credential(raw: bytes) -> Credential:
     signature = _expect(parts[3], bytes, "signature")
     if len(signature) != 64:
         raise CredentialError("ES256 signature must be 64 bytes")
-    try:
-        header = cbor2.loads(protected)
-        cwt = cbor2.loads(payload)
-    except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError) as exc:
-        raise CredentialError(f"header or payload not CBOR: {exc}") from exc
+    header = _strict_loads(protected, "protected header")
+    cwt = _strict_loads(payload, "payload")
     header = _expect(header, dict, "protected header map")
     if header.get(c.COSE_HDR_ALG) != c.COSE_ALG_ES256:
         raise CredentialError("algorithm must be ES256")
@@ -201,7 +223,7 @@ def decode_credential(raw: bytes) -> Credential:
     claims = Claims(
         card_serial=serial,
         status_index=_expect(khbs.get(c.Claim.STATUS_INDEX), int, "status index"),
-        holder_ref=_expect(khbs.get(c.Claim.HOLDER_REF), bytes, "holder reference"),
+        holder_commit=_expect(khbs.get(c.Claim.HOLDER_COMMIT), bytes, "holder commitment"),
         name=_expect(khbs.get(c.Claim.NAME), str, "name"),
         region=_expect(khbs.get(c.Claim.REGION), int, "region"),
         card_key=card_key,
@@ -216,8 +238,8 @@ def decode_credential(raw: bytes) -> Credential:
 
 
 def _check_claims(claims: Claims) -> None:
-    if len(claims.holder_ref) != c.HOLDER_REF_LEN:
-        raise CredentialError(f"holder reference must be {c.HOLDER_REF_LEN} bytes")
+    if len(claims.holder_commit) != c.HOLDER_COMMIT_LEN:
+        raise CredentialError(f"holder commitment must be {c.HOLDER_COMMIT_LEN} bytes")
     if not claims.name or len(claims.name.encode("utf-8")) > c.NAME_MAX_BYTES:
         raise CredentialError(f"name must be 1-{c.NAME_MAX_BYTES} bytes")
     if claims.region not in c.REGIONS:

@@ -8,6 +8,7 @@ the terminal's challenge in between).
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import dataclass
 
@@ -91,8 +92,9 @@ class AuthBody:
         )
         return cls(serial, life_cycle, tries, counter, balances, version)
 
-    def signed_message(self, challenge: bytes) -> bytes:
-        return c.DOMAIN_AUTH + challenge + self.encode()
+    def signed_message(self, challenge: bytes, card_nonce: bytes) -> bytes:
+        """'KHBS-AU2' || terminal challenge || card nonce || AuthBody (SPEC.md §5.11)."""
+        return c.DOMAIN_AUTH + challenge + card_nonce + self.encode()
 
 
 @dataclass(frozen=True)
@@ -244,9 +246,12 @@ class TerminalCertBody:
         return c.DOMAIN_TERMINAL_CERT + self.encode()
 
 
-def pin_reset_message(card_serial: bytes, card_challenge: bytes, new_pin_block: bytes) -> bytes:
-    """What the certified terminal signs to reset the holder PIN (SPEC.md §5.9)."""
-    return c.DOMAIN_PIN_RESET + card_serial + card_challenge + new_pin_block
+def pin_reset_message(card_serial: bytes, card_nonce: bytes, card_key: bytes, envelope: bytes) -> bytes:
+    """What the certified terminal signs to reset the holder PIN (SPEC.md §5.9, §6.10).
+
+    ``'KHBS-PR2' || card serial || card nonce || SHA-256(card key, SEC 1 compressed) || PIN envelope``.
+    """
+    return c.DOMAIN_PIN_RESET + card_serial + card_nonce + hashlib.sha256(card_key).digest() + envelope
 
 
 def pin_block(pin: str) -> bytes:

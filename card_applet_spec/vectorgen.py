@@ -91,6 +91,7 @@ big-endian counter); each request for n random bytes takes the next n bytes of t
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import sys
@@ -110,10 +111,12 @@ from card_applet_spec.credential import (
     Credential,
     compressed_point,
     decode_credential,
+    holder_commit,
     holder_ref,
     sign_credential,
 )
 from card_applet_spec.issuer import IssuerSigner, Signed, key_from_seed, uncompressed_point
+from card_applet_spec.pin_envelope import private_key_from_scalar, seal
 from card_applet_spec.records import (
     AuthBody,
     Balance,
@@ -183,6 +186,9 @@ HOLDER_KK = "6271010101100003"
 HOLDER_BIRTH_DATE = "1985-03-12"
 HOLDER_SEX = "L"
 STATUS_INDEX = 42
+#: The salt of the holder commitment (credential claim 4), kept in DF26 (SPEC §4.4).
+HOLDER_SALT = hashlib.sha256(b"KHBS vector holder salt").digest()[:16]
+OTHER_NIK = "6271015507900001"  # a NIK that is not the holder's (the clerk typed the wrong e-KTP)
 PIN = "123456"
 WRONG_PIN = "000000"
 NEW_PIN = "246810"
@@ -228,6 +234,19 @@ def card_private_scalar(seed: bytes = CARD_RNG_SEED) -> int:
 
 CARD_KEY = ec.derive_private_key(card_private_scalar(), ec.SECP256R1())
 CARD_POINT = uncompressed_point(CARD_KEY.public_key())
+CARD_COMPRESSED = compressed_point(CARD_KEY.public_key())
+
+
+@functools.cache
+def holder_reference(nik: str = HOLDER_NIK) -> bytes:
+    """holder_ref(NIK, SERIAL): scrypt, so computed once per NIK."""
+    return holder_ref(nik, SERIAL)
+
+
+def ephemeral_scalar(label: str) -> bytes:
+    """The terminal's ephemeral PIN-envelope key for ``label`` (TEST ONLY: fixed so vectors are exact)."""
+    value = int.from_bytes(hashlib.sha256(b"KHBS vector ephemeral " + label.encode()).digest(), "big")
+    return (value % (_P256_ORDER - 1) + 1).to_bytes(32, "big")
 
 
 def grant_body(
@@ -277,7 +296,7 @@ def credential_bytes() -> bytes:
     claims = Claims(
         card_serial=SERIAL,
         status_index=STATUS_INDEX,
-        holder_ref=holder_ref(HOLDER_NIK, SERIAL),
+        holder_commit=holder_commit(HOLDER_SALT, holder_reference()),
         name=HOLDER_NAME,
         region=int(HOLDER_NIK[:4]),
         card_key=compressed_point(CARD_KEY.public_key()),
@@ -295,6 +314,7 @@ def personal_data_bytes() -> bytes:
             int(c.PersonalField.BIRTH_DATE): HOLDER_BIRTH_DATE,
             int(c.PersonalField.SEX): HOLDER_SEX,
             int(c.PersonalField.KK_NUMBER): HOLDER_KK,
+            int(c.PersonalField.HOLDER_SALT): HOLDER_SALT,
         }
     )
 
@@ -333,11 +353,12 @@ def change_apdu(data: bytes, *, p1: int = 0, p2: int = c.PIN_REFERENCE) -> bytes
 
 
 def get_challenge_apdu(le: int = c.CHALLENGE_LEN) -> bytes:
-    return CommandApdu(c.CLA_ISO, c.INS_GET_CHALLENGE, 0, 0, le=le).encode()
+    """GET CHALLENGE of applet version 1.0, withdrawn in 2.0 (the card answers 6D00)."""
+    return CommandApdu(c.CLA_ISO, c.INS_GET_CHALLENGE_WITHDRAWN, 0, 0, le=le).encode()
 
 
-def internal_authenticate_apdu(challenge: bytes, *, p1: int = 0, p2: int = 0) -> bytes:
-    return CommandApdu(c.CLA_ISO, c.INS_INTERNAL_AUTHENTICATE, p1, p2, challenge, le=256).encode()
+def internal_authenticate_apdu(challenge: bytes, *, p1: int = 0, p2: int = 0, le: int = 256) -> bytes:
+    return CommandApdu(c.CLA_ISO, c.INS_INTERNAL_AUTHENTICATE, p1, p2, challenge, le=le).encode()
 
 
 def generate_key_apdu(*, p1: int = 0, p2: int = 0) -> bytes:
@@ -379,8 +400,41 @@ def cert_tlv(cert: Signed) -> bytes:
     return tlv(c.TAG_TERMINAL_CERT, signed_object_tlv(c.TAG_TERMINAL_CERT_BODY, cert))
 
 
-def rrc_data(cert: Signed, new_block: bytes, terminal_signature: bytes) -> bytes:
-    return cert_tlv(cert) + tlv(c.TAG_NEW_PIN, new_block) + tlv(c.TAG_SIGNATURE, terminal_signature)
+def rrc_data(cert: Signed, envelope: bytes, terminal_signature: bytes) -> bytes:
+    return cert_tlv(cert) + tlv(c.TAG_PIN_ENVELOPE, envelope) + tlv(c.TAG_SIGNATURE, terminal_signature)
+
+
+def envelope(ins: int, nonce: bytes, plaintext: bytes, label: str) -> bytes:
+    """A PIN envelope (§6.14) to the vector card key, with the ephemeral key of ``label``."""
+    eph = private_key_from_scalar(ephemeral_scalar(label))
+    return seal(CARD_POINT, ins, SERIAL, nonce, plaintext, ephemeral=eph)
+
+
+def reset_message_data(
+    cert: Signed,
+    nonce: bytes,
+    new_block: bytes,
+    *,
+    nik: str = HOLDER_NIK,
+    label: str,
+    signer: IssuerSigner | None = None,
+    signed_nonce: bytes | None = None,
+    mangle: Callable[[bytes], bytes] | None = None,
+) -> bytes:
+    """RESET RETRY COUNTER data: certificate, envelope (new block || holder_ref), terminal signature.
+
+    ``signed_nonce`` signs over another nonce than the envelope's; ``mangle`` changes the envelope
+    *before* it is signed (a terminal that signs what it sends, but sends a broken envelope).
+    """
+    env = envelope(c.INS_RESET_RETRY_COUNTER, nonce, new_block + holder_reference(nik), label)
+    if mangle is not None:
+        env = mangle(env)
+    message = pin_reset_message(SERIAL, signed_nonce or nonce, CARD_COMPRESSED, env)
+    return rrc_data(cert, env, (signer or TERMINAL_1).sign(message))
+
+
+def flip_last(data: bytes) -> bytes:
+    return data[:-1] + bytes([data[-1] ^ 0x01])
 
 
 def rrc_apdu(data: bytes, *, cla: int = c.CLA_ISO) -> bytes:
@@ -503,10 +557,20 @@ class Tap:
             _check(response.hex().upper() == ex["response"], f"setup {setup!r} does not replay: {ex['note']}")
         self.exchanges: list[dict[str, str]] = []
         self.steps: list[dict[str, Any]] = []
+        #: the card nonce of the last command if it was a successful INTERNAL AUTHENTICATE (§5.1.3)
+        self.nonce: bytes | None = None
+        self._labels = 0
+
+    def label(self, what: str) -> str:
+        """A fresh label for the terminal's 'random' values of this recording."""
+        self._labels += 1
+        return f"{what} {self._labels}"
 
     # -- raw exchanges ----------------------------------------------------------------------------
     def exchange(self, command: bytes, note: str, sw: int | None = OK) -> tuple[bytes, int]:
         """Send one command; check the status word (None: 61xx or 9000 accepted); record it."""
+        if len(command) < 2 or not (command[0] & c.CLA_CHAINING_BIT or command[1] == c.INS_GET_RESPONSE):
+            self.nonce = None  # the card spends its nonce on this command, whatever the outcome
         response = self.card.transmit(command)
         data, got = response[:-2], int.from_bytes(response[-2:], "big")
         if sw is None:
@@ -632,6 +696,7 @@ class Tap:
                 "birth_date": d[c.PersonalField.BIRTH_DATE],
                 "sex": d[c.PersonalField.SEX],
                 "kk_number": d[c.PersonalField.KK_NUMBER],
+                "holder_salt": d[c.PersonalField.HOLDER_SALT].hex(),
             }
         self._step("read_personal_data", None, sw, expect)
 
@@ -649,14 +714,50 @@ class Tap:
         objects = parse_tlv(parse_single(data, c.TAG_SIGNED_AUTH))
         body_bytes = require(objects, c.TAG_AUTH_BODY)
         body = AuthBody.decode(body_bytes)
-        _verify_card_signature(require(objects, c.TAG_SIGNATURE), body.signed_message(challenge), "auth")
-        self._step("authenticate", args, sw, auth_json(body))
+        nonce = require(objects, c.TAG_CARD_NONCE)
+        _check(len(nonce) == c.CARD_NONCE_LEN, "card nonce length")
+        message = body.signed_message(challenge, nonce)
+        _verify_card_signature(require(objects, c.TAG_SIGNATURE), message, "auth")
+        self._step("authenticate", args, sw, {**auth_json(body), "card_nonce": nonce.hex()})
+        self.nonce = nonce
         return body
 
-    def get_challenge(self, note: str = "", sw: int = OK) -> bytes:
-        data = self.collect(get_challenge_apdu(), note or "GET CHALLENGE (16 bytes from the card DRBG)", sw)
-        self._step("get_challenge", None, sw, {"challenge": data.hex()})
-        return data
+    def ensure_nonce(self) -> bytes | None:
+        """As the terminal session does before VERIFY / CHANGE REFERENCE DATA: INTERNAL AUTHENTICATE
+        unless the last command was one. None when the card refuses it (then the PIN command is raw)."""
+        if self.nonce is None:
+            usable = self.card.state.life_cycle in (L.OPERATIONAL, L.BLOCKED)
+            self.authenticate(
+                self.label("pin nonce"),
+                "INTERNAL AUTHENTICATE: its card nonce binds the PIN envelope of the next command",
+                OK if usable else SW.CONDITIONS_NOT_SATISFIED,
+            )
+        return self.nonce
+
+    def send_chained(self, header: CommandApdu, data: bytes, note: str, sw: int = OK) -> None:
+        """As the terminal's CommandChainer: 255-byte blocks with CLA bit 10, then the last block."""
+        pos = 0
+        while len(data) - pos > c.MAX_SHORT_DATA:
+            block = data[pos : pos + c.MAX_SHORT_DATA]
+            pos += c.MAX_SHORT_DATA
+            apdu = CommandApdu(header.cla | c.CLA_CHAINING_BIT, header.ins, header.p1, header.p2, block)
+            self.exchange(apdu.encode(), f"{note}: chained block ({len(block)} bytes, CLA bit 10 set)")
+        last = CommandApdu(header.cla, header.ins, header.p1, header.p2, data[pos:], header.le)
+        self.collect(last.encode(), f"{note}: last block ({len(data) - pos} bytes, {len(data)} in all)", sw)
+
+    def pin_command(
+        self, op: str, ins: int, plaintext: bytes, args: dict[str, Any], note: str, sw: int
+    ) -> None:
+        """VERIFY or CHANGE REFERENCE DATA P1=00 with the plaintext enciphered to the card (§6.14)."""
+        nonce = self.ensure_nonce()
+        label = self.label("ephemeral")
+        env = envelope(ins, nonce or bytes(c.CARD_NONCE_LEN), plaintext, label)
+        apdu = verify_apdu(env) if ins == c.INS_VERIFY else change_apdu(env)
+        self.collect(apdu, note, sw)
+        if nonce is None:
+            self.steps.append({"op": "raw"})
+        else:
+            self._step(op, {**args, "ephemeral_scalar": ephemeral_scalar(label).hex()}, sw)
 
     def pin_status(self, note: str = "", sw: int = OK) -> None:
         """VERIFY with no data: 63Cx (x tries, not verified), 9000 (verified) or a refusal (6983, 6985)."""
@@ -673,33 +774,55 @@ class Tap:
             self._step("pin_status", None, sw)
 
     def verify_pin(self, pin: str, note: str = "", sw: int = OK) -> None:
-        self.collect(verify_apdu(pin_block(pin)), note or f"VERIFY PIN {pin}", sw)
-        self._step("verify_pin", {"pin": pin}, sw)
+        note = note or f"VERIFY PIN {pin}"
+        self.pin_command("verify_pin", c.INS_VERIFY, pin_block(pin), {"pin": pin}, f"{note} (enciphered)", sw)
 
     def change_pin(self, old: str, new: str, note: str = "", sw: int = OK) -> None:
-        self.collect(
-            change_apdu(pin_block(old) + pin_block(new)), note or f"CHANGE REFERENCE DATA {old} -> {new}", sw
+        note = (note or f"CHANGE REFERENCE DATA {old} -> {new}") + " (enciphered)"
+        blocks = pin_block(old) + pin_block(new)
+        self.pin_command(
+            "change_pin", c.INS_CHANGE_REFERENCE_DATA, blocks, {"old": old, "new": new}, note, sw
         )
-        self._step("change_pin", {"old": old, "new": new}, sw)
 
     def reset_pin(
-        self, cert: Signed, new_pin: str, *, signing_key: str = "terminal_1", note: str = "", sw: int = OK
+        self,
+        cert: Signed,
+        new_pin: str,
+        *,
+        signing_key: str = "terminal_1",
+        nik: str = HOLDER_NIK,
+        note: str = "",
+        sw: int = OK,
     ) -> None:
-        """As a certified counter terminal: read the serial, GET CHALLENGE, RESET RETRY COUNTER."""
-        serial = self.collect(get_data_apdu(c.DO_CARD_SERIAL), "GET DATA DF24 (card serial, signed over)")
-        challenge = self.collect(get_challenge_apdu(), "GET CHALLENGE: the card's fresh 16-byte challenge")
-        block = pin_block(new_pin)
-        signature = SIGNERS[signing_key].sign(pin_reset_message(serial, challenge, block))
-        data = rrc_data(cert, block, signature)
-        _check(len(data) <= c.MAX_SHORT_DATA, "RESET RETRY COUNTER data fits one short APDU")
-        self.collect(
-            rrc_apdu(data),
+        """As a certified counter terminal: INTERNAL AUTHENTICATE (verified with the checked
+        credential's key), then RESET RETRY COUNTER bound to its card nonce (chained: over 255 bytes)."""
+        self.authenticate(
+            self.label("reset challenge"),
+            "INTERNAL AUTHENTICATE: the terminal verifies it with the checked credential; its card nonce "
+            "binds the reset",
+        )
+        nonce = self.nonce
+        _check(nonce is not None, "a card nonce for the reset")
+        assert nonce is not None
+        label = self.label("ephemeral")
+        data = reset_message_data(
+            cert, nonce, pin_block(new_pin), nik=nik, label=label, signer=SIGNERS[signing_key]
+        )
+        self.send_chained(
+            CommandApdu(c.CLA_ISO, c.INS_RESET_RETRY_COUNTER, 0, c.PIN_REFERENCE),
+            data,
             note
-            or f"RESET RETRY COUNTER: certificate, new PIN {new_pin}, {signing_key} signature over "
-            "KHBS-PR1 || serial || challenge || new PIN block",
+            or f"RESET RETRY COUNTER: certificate, C9 envelope (new PIN {new_pin} || holder_ref), "
+            f"{signing_key} signature over KHBS-PR2 || serial || card nonce || SHA-256(card key) || envelope",
             sw,
         )
-        args = {"certificate": signed_json(cert), "signing_key": signing_key, "new_pin": new_pin}
+        args = {
+            "certificate": signed_json(cert),
+            "signing_key": signing_key,
+            "new_pin": new_pin,
+            "holder_ref": holder_reference(nik).hex(),
+            "ephemeral_scalar": ephemeral_scalar(label).hex(),
+        }
         self._step("reset_pin", args, sw)
 
     def debit(
@@ -808,7 +931,10 @@ def personalise(t: Tap) -> None:
         credential,
         f"PUT DATA DF21: issuer-signed credential ({len(credential)} bytes, fits one short APDU)",
     )
-    t.put_data(c.DO_PERSONAL_DATA, personal_data_bytes(), "PUT DATA DF26: personal data (CBOR map)")
+    t.put_data(
+        c.DO_PERSONAL_DATA, personal_data_bytes(), "PUT DATA DF26: personal data (CBOR map, with the salt)"
+    )
+    t.put_data(c.DO_HOLDER_REF, holder_reference(), "PUT DATA DF28: holder_ref (write-only)")
     t.set_initial_pin(PIN)
     t.activate()
 
@@ -841,6 +967,7 @@ def build_profiles() -> dict[str, Profile]:
     perso.parameters = {
         "serial": SERIAL.hex(),
         "holder": {"nik": HOLDER_NIK, "name": HOLDER_NAME, "kk_number": HOLDER_KK},
+        "holder_salt": HOLDER_SALT.hex(),
         "pin": PIN,
         "issuer": "issuer_1",
         "extra_issuer_keys": ["issuer_2"],
@@ -906,8 +1033,9 @@ FILES: dict[str, tuple[str, str]] = {
     "verify": ("VERIFY", "Holder PIN verification, try counter and status query."),
     "change_reference_data": ("CHANGE REFERENCE DATA", "Changing the PIN; setting the initial PIN."),
     "reset_retry_counter": (
-        "GET CHALLENGE / RESET RETRY COUNTER",
-        "PIN reset by an issuer-certified counter terminal, bound to a fresh card challenge.",
+        "RESET RETRY COUNTER",
+        "PIN reset by an issuer-certified counter terminal, bound to the card nonce of the INTERNAL "
+        "AUTHENTICATE right before, with the new PIN and the holder check enciphered to the card.",
     ),
     "debit": ("DEBIT", "Spending a grant (cash, quantity) or checking in (eligibility, application)."),
     "read_log": ("READ LOG", "The card's signed transaction log, newest first."),
@@ -1239,6 +1367,28 @@ def _ia_perso(t: Tap) -> None:
 # VERIFY --------------------------------------------------------------------------------------------
 
 
+def _raw_pin(
+    t: Tap,
+    ins: int,
+    plaintext: bytes,
+    note: str,
+    sw: int,
+    *,
+    mangle: Callable[[bytes], bytes] | None = None,
+    seal_ins: int | None = None,
+) -> bytes:
+    """A PIN command no terminal operation sends (a defect on purpose), after a fresh card nonce."""
+    nonce = t.ensure_nonce()
+    _check(nonce is not None, "a card nonce")
+    assert nonce is not None
+    env = envelope(seal_ins or ins, nonce, plaintext, t.label("ephemeral"))
+    if mangle is not None:
+        env = mangle(env)
+    apdu = verify_apdu(env) if ins == c.INS_VERIFY else change_apdu(env)
+    t.raw(apdu, note, sw)
+    return apdu
+
+
 @case("verify", "tries_query", PERSO, "VERIFY without data is a status query: 63C3, nothing spent.")
 def _v_query(t: Tap) -> None:
     t.select(SELECT_NOTE)
@@ -1250,7 +1400,8 @@ def _v_query(t: Tap) -> None:
     "verify",
     "wrong_pin_until_blocked",
     PERSO,
-    "Wrong PINs: 63C2, 63C1, 63C0; then 6983 even for the right PIN, and for the status query.",
+    "Wrong PINs (each enciphered to the card after INTERNAL AUTHENTICATE): 63C2, 63C1, 63C0; then 6983 "
+    "even for the right PIN, and for the status query.",
 )
 def _v_block(t: Tap) -> None:
     t.select(SELECT_NOTE)
@@ -1262,7 +1413,13 @@ def _v_block(t: Tap) -> None:
     _check(body is not None and body.pin_tries == 0, "signed state shows 0 tries")
 
 
-@case("verify", "right_pin", PERSO, "The right PIN: 9000; the status query then answers 9000 (verified).")
+@case(
+    "verify",
+    "right_pin",
+    PERSO,
+    "INTERNAL AUTHENTICATE, then VERIFY with the PIN envelope (C9-less: the data is the 89-byte envelope "
+    "E = ephemeral point || AES-CBC(PIN block, padded) || CMAC): 9000; the status query then answers 9000.",
+)
 def _v_right(t: Tap) -> None:
     t.select(SELECT_NOTE)
     t.verify_pin(PIN)
@@ -1297,20 +1454,170 @@ def _v_wrong_after_right(t: Tap) -> None:
     t.read_personal_data(SW.SECURITY_STATUS_NOT_SATISFIED)
 
 
-@case("verify", "non_digit_block", PERSO, "A PIN block that is not 4-8 ASCII digits padded with FF: 6A80.")
+@case(
+    "verify",
+    "non_digit_block",
+    PERSO,
+    "An envelope that opens to a PIN block that is not 4-8 ASCII digits padded with FF: 6A80, no try spent.",
+)
 def _v_non_digit(t: Tap) -> None:
     t.select(SELECT_NOTE)
-    t.raw(verify_apdu(b"12A4\xff\xff\xff\xff"), "VERIFY with a letter in the PIN", SW.WRONG_DATA)
-    t.raw(verify_apdu(b"123\xff\xff\xff\xff\xff"), "VERIFY with 3 digits", SW.WRONG_DATA)
-    t.raw(verify_apdu(b"12\xff34\xff\xff\xff"), "VERIFY with digits after the padding", SW.WRONG_DATA)
+    _raw_pin(t, c.INS_VERIFY, b"12A4\xff\xff\xff\xff", "VERIFY: a letter in the PIN", SW.WRONG_DATA)
+    _raw_pin(t, c.INS_VERIFY, b"123\xff\xff\xff\xff\xff", "VERIFY: 3 digits", SW.WRONG_DATA)
+    _raw_pin(t, c.INS_VERIFY, b"12\xff34\xff\xff\xff", "VERIFY: digits after the padding", SW.WRONG_DATA)
     t.pin_status("no try was spent: 63C3", c.sw_pin_tries(3))
 
 
-@case("verify", "wrong_lc", PERSO, "A PIN block of other than 8 bytes: 6700.")
-def _v_wrong_lc(t: Tap) -> None:
+@case(
+    "verify",
+    "plain_pin_refused",
+    PERSO,
+    "The PIN in clear (8-byte block, version 1.0) is refused: 6985 without a card nonce, 6A80 with one "
+    "(not an 89-byte envelope); so is an envelope one byte short. No try is spent.",
+)
+def _v_plain(t: Tap) -> None:
     t.select(SELECT_NOTE)
-    t.raw(verify_apdu(b"123456"), "VERIFY with 6 unpadded bytes", SW.WRONG_LENGTH)
-    t.raw(verify_apdu(pin_block(PIN) + b"\xff"), "VERIFY with 9 bytes", SW.WRONG_LENGTH)
+    t.raw(
+        verify_apdu(pin_block(PIN)),
+        "VERIFY with the plain PIN block, no card nonce",
+        SW.CONDITIONS_NOT_SATISFIED,
+    )
+    t.ensure_nonce()
+    t.raw(
+        verify_apdu(pin_block(PIN)),
+        "VERIFY with the plain PIN block after INTERNAL AUTHENTICATE",
+        SW.WRONG_DATA,
+    )
+    _raw_pin(
+        t,
+        c.INS_VERIFY,
+        pin_block(PIN),
+        "VERIFY: envelope without its last byte",
+        SW.WRONG_DATA,
+        mangle=lambda e: e[:-1],
+    )
+    t.pin_status("no try was spent: 63C3", c.sw_pin_tries(3))
+
+
+@case(
+    "verify",
+    "no_card_nonce",
+    PERSO,
+    "A well-formed envelope without INTERNAL AUTHENTICATE right before: 6985, no try spent.",
+)
+def _v_no_nonce(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    env = envelope(c.INS_VERIFY, fixed_bytes("not a card nonce", 16), pin_block(PIN), t.label("ephemeral"))
+    t.raw(
+        verify_apdu(env),
+        "VERIFY with an envelope, no card nonce in this session",
+        SW.CONDITIONS_NOT_SATISFIED,
+    )
+    t.pin_status("no try was spent: 63C3", c.sw_pin_tries(3))
+
+
+@case(
+    "verify",
+    "bad_envelope",
+    PERSO,
+    "Envelopes that do not open: a MAC byte changed, a ciphertext byte changed, an ephemeral point not on "
+    "P-256, a compressed point, an envelope made for CHANGE REFERENCE DATA (INS 24 in the key "
+    "derivation): 6A80 each, no try spent, and each spends the card nonce.",
+)
+def _v_bad_envelope(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    block = pin_block(PIN)
+
+    def flip(i: int) -> Callable[[bytes], bytes]:
+        return lambda e: e[:i] + bytes([e[i] ^ 0x01]) + e[i + 1 :]
+
+    _raw_pin(t, c.INS_VERIFY, block, "VERIFY: last MAC byte changed", SW.WRONG_DATA, mangle=flip(88))
+    _raw_pin(t, c.INS_VERIFY, block, "VERIFY: a ciphertext byte changed", SW.WRONG_DATA, mangle=flip(70))
+    _raw_pin(
+        t,
+        c.INS_VERIFY,
+        block,
+        "VERIFY: point not on P-256",
+        SW.WRONG_DATA,
+        mangle=lambda e: b"\x04" + bytes(64) + e[65:],
+    )
+    _raw_pin(
+        t, c.INS_VERIFY, block, "VERIFY: compressed point", SW.WRONG_DATA, mangle=lambda e: b"\x02" + e[1:]
+    )
+    _raw_pin(
+        t,
+        c.INS_VERIFY,
+        block,
+        "VERIFY: envelope keyed for INS 24",
+        SW.WRONG_DATA,
+        seal_ins=c.INS_CHANGE_REFERENCE_DATA,
+    )
+    t.pin_status("no try was spent: 63C3", c.sw_pin_tries(3))
+
+
+@case(
+    "verify",
+    "recorded_verify_replayed",
+    PERSO,
+    "A VERIFY recorded off the air (enciphered, accepted) is replayed in a new session after a new "
+    "INTERNAL AUTHENTICATE: 6A80 (its keys were bound to the old card nonce); without one: 6985. No try "
+    "spent, nothing verified.",
+)
+def _v_replayed(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    recorded = _raw_pin(t, c.INS_VERIFY, pin_block(PIN), "VERIFY (recorded by an eavesdropper)", OK)
+    t.select("SELECT: a new session (the attacker's, with the stolen card)")
+    t.raw(recorded, "the recorded VERIFY, no card nonce", SW.CONDITIONS_NOT_SATISFIED)
+    t.ensure_nonce()
+    t.raw(recorded, "the recorded VERIFY after a new INTERNAL AUTHENTICATE", SW.WRONG_DATA)
+    t.pin_status("not verified, no try spent: 63C3", c.sw_pin_tries(3))
+
+
+@case(
+    "verify",
+    "nonce_for_next_command_only",
+    PERSO,
+    "The card nonce is good for the next command only (§5.1.3 step 0): spent by a GET DATA that succeeds, "
+    "by one refused (6A88), by a malformed APDU (3 bytes, 6700), by a wrong CLA (6E00), by a withdrawn "
+    "GET CHALLENGE (6D00): the VERIFY after each gets 6985.",
+)
+def _v_nonce_spent(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    spenders = [
+        (get_data_apdu(c.DO_CARD_SERIAL), "GET DATA DF24 (9000)", OK),
+        (get_data_apdu(0xDF30), "GET DATA DF30 (6A88)", SW.DATA_NOT_FOUND),
+        (bytes.fromhex("002000"), "3 bytes, not an APDU (6700)", SW.WRONG_LENGTH),
+        (bytes.fromhex("A0200080"), "CLA A0 (6E00)", SW.CLA_NOT_SUPPORTED),
+        (get_challenge_apdu(), "GET CHALLENGE, withdrawn in version 2.0 (6D00)", SW.INS_NOT_SUPPORTED),
+    ]
+    for apdu, what, sw in spenders:
+        nonce = t.ensure_nonce()
+        assert nonce is not None
+        env = envelope(c.INS_VERIFY, nonce, pin_block(PIN), t.label("ephemeral"))
+        t.raw(apdu, f"{what}: spends the card nonce", sw)
+        t.raw(verify_apdu(env), f"VERIFY bound to the nonce spent by {what}", SW.CONDITIONS_NOT_SATISFIED)
+    t.pin_status("no try was spent: 63C3", c.sw_pin_tries(3))
+
+
+@case(
+    "verify",
+    "nonce_kept_over_get_response",
+    PERSO,
+    "GET RESPONSE does not spend the card nonce: INTERNAL AUTHENTICATE with Le=40 (61xx), GET RESPONSE for "
+    "the rest, then VERIFY bound to its nonce: 9000.",
+)
+def _v_nonce_get_response(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    first = t.raw(
+        internal_authenticate_apdu(fixed_bytes("challenge gr", 16), le=0x40),
+        "INTERNAL AUTHENTICATE, Le=40: the first 64 bytes and 61xx",
+        None,
+    )
+    rest = t.raw(get_response_apdu(0x40), "GET RESPONSE: the rest (does not spend the nonce)", None)
+    answer = first + rest
+    nonce = require(parse_tlv(parse_single(answer, c.TAG_SIGNED_AUTH)), c.TAG_CARD_NONCE)
+    env = envelope(c.INS_VERIFY, nonce, pin_block(PIN), t.label("ephemeral"))
+    t.raw(verify_apdu(env), "VERIFY bound to that nonce", OK)
 
 
 @case("verify", "wrong_p1p2", PERSO, "P2 other than 80 (the holder PIN): 6A88; P1 other than 00: 6A86.")
@@ -1400,32 +1707,56 @@ def _crd_perso(t: Tap) -> None:
     "change_reference_data",
     "malformed",
     PERSO,
-    "Wrong length 6700, invalid PIN blocks 6A80, P2 other than 80 6A88, P1 other than 00/01 6A86.",
+    "P2 other than 80: 6A88; P1 other than 00/01: 6A86; no card nonce: 6985; an envelope of one PIN block "
+    "(not old || new): 6A80; an invalid new block inside the envelope: 6A80. No try spent.",
 )
 def _crd_malformed(t: Tap) -> None:
     t.select(SELECT_NOTE)
-    t.raw(change_apdu(pin_block(PIN)), "CHANGE REFERENCE DATA with 8 bytes", SW.WRONG_LENGTH)
-    t.raw(change_apdu(pin_block(PIN) + b"12\xff\xff\xff\xff\xff\xff"), "new PIN of 2 digits", SW.WRONG_DATA)
-    t.raw(change_apdu(pin_block(PIN) + pin_block(NEW_PIN), p2=0x81), "P2=81", SW.DATA_NOT_FOUND)
-    t.raw(change_apdu(pin_block(PIN) + pin_block(NEW_PIN), p1=0x02), "P1=02", SW.INCORRECT_P1P2)
+    blocks = pin_block(PIN) + pin_block(NEW_PIN)
+    t.raw(change_apdu(blocks, p2=0x81), "P2=81", SW.DATA_NOT_FOUND)
+    t.raw(change_apdu(blocks, p1=0x02), "P1=02", SW.INCORRECT_P1P2)
+    t.raw(
+        change_apdu(blocks), "old || new in clear (version 1.0), no card nonce", SW.CONDITIONS_NOT_SATISFIED
+    )
+    ins = c.INS_CHANGE_REFERENCE_DATA
+    _raw_pin(t, ins, pin_block(PIN), "an envelope of one block (89 bytes)", SW.WRONG_DATA)
+    bad = pin_block(PIN) + b"12\xff\xff\xff\xff\xff\xff"
+    _raw_pin(t, ins, bad, "new PIN of 2 digits inside the envelope", SW.WRONG_DATA)
+    _raw_pin(t, ins, blocks, "envelope keyed for VERIFY (INS 20)", SW.WRONG_DATA, seal_ins=c.INS_VERIFY)
     t.pin_status("no try was spent", c.sw_pin_tries(3))
 
 
-# GET CHALLENGE / RESET RETRY COUNTER ---------------------------------------------------------------
+# RESET RETRY COUNTER (bound to INTERNAL AUTHENTICATE) ---------------------------------------------
 
 PIN_BLOCKED = "pin_blocked"
+RRC_HEADER = CommandApdu(c.CLA_ISO, c.INS_RESET_RETRY_COUNTER, 0, c.PIN_REFERENCE)
+
+
+def _raw_reset(t: Tap, data: bytes, note: str, sw: int) -> None:
+    """RESET RETRY COUNTER data sent as the terminal's chainer sends it, as raw steps."""
+    t.chain(RRC_HEADER, data, [c.MAX_SHORT_DATA] * ((len(data) - 1) // c.MAX_SHORT_DATA), note, sw)
+
+
+def _nonce(t: Tap, label: str) -> bytes:
+    t.authenticate(label, "INTERNAL AUTHENTICATE: the card nonce a reset would be bound to")
+    _check(t.nonce is not None, "card nonce")
+    assert t.nonce is not None
+    return t.nonce
 
 
 @case(
     "reset_retry_counter",
     "reset_ok",
     PIN_BLOCKED,
-    "A blocked PIN reset by the certified counter terminal: GET DATA serial, GET CHALLENGE, then RESET "
-    "RETRY COUNTER with 7F21 { C5 cert body, C4 kid, 9E issuer sig } || C6 new PIN block || 9E terminal "
-    "sig over KHBS-PR1 || serial || challenge || new block. 3 tries again, the new PIN works.",
+    "A blocked PIN reset by the certified counter terminal, bound to the authenticated card: INTERNAL "
+    "AUTHENTICATE (the terminal verifies it with the checked credential's key), then RESET RETRY COUNTER "
+    "(chained) with 7F21 { C5 cert body, C4 kid, 9E issuer sig } || C9 envelope (new PIN block || "
+    "holder_ref, enciphered to the card key and the card nonce) || 9E terminal sig over KHBS-PR2 || "
+    "serial || card nonce || SHA-256(card key) || envelope. 3 tries again, the new PIN works.",
 )
 def _rrc_ok(t: Tap) -> None:
     t.select(SELECT_NOTE)
+    t.read_credential()
     t.reset_pin(terminal_cert(), RESET_PIN)
     t.pin_status("VERIFY without data: 3 tries, not verified", c.sw_pin_tries(3))
     t.verify_pin(RESET_PIN, "VERIFY the new PIN")
@@ -1433,75 +1764,141 @@ def _rrc_ok(t: Tap) -> None:
 
 @case(
     "reset_retry_counter",
-    "reset_ok_chained",
+    "reset_ok_small_blocks",
     PIN_BLOCKED,
-    "The same reset sent as an ISO command chain (two blocks, CLA 10 then 00): the card joins the data.",
+    "The same reset chained in blocks of 128 bytes: the card joins the data; the nonce is spent by the "
+    "last block only.",
 )
 def _rrc_chained(t: Tap) -> None:
     t.select(SELECT_NOTE)
-    serial = t.raw(get_data_apdu(c.DO_CARD_SERIAL), "GET DATA DF24 (serial)")
-    challenge = t.raw(get_challenge_apdu(), "GET CHALLENGE")
-    block = pin_block(RESET_PIN)
-    data = rrc_data(terminal_cert(), block, TERMINAL_1.sign(pin_reset_message(serial, challenge, block)))
-    header = CommandApdu(c.CLA_ISO, c.INS_RESET_RETRY_COUNTER, 0, c.PIN_REFERENCE)
-    t.chain(header, data, [128], "RESET RETRY COUNTER")
+    nonce = _nonce(t, "challenge rrc chained")
+    data = reset_message_data(terminal_cert(), nonce, pin_block(RESET_PIN), label=t.label("ephemeral"))
+    t.chain(RRC_HEADER, data, [128, 128], "RESET RETRY COUNTER")
     t.verify_pin(RESET_PIN, "VERIFY the new PIN")
 
 
 @case(
     "reset_retry_counter",
-    "without_challenge",
+    "without_card_nonce",
     PIN_BLOCKED,
-    "RESET RETRY COUNTER without a GET CHALLENGE right before: 6985.",
+    "RESET RETRY COUNTER without INTERNAL AUTHENTICATE right before: 6985.",
 )
-def _rrc_no_challenge(t: Tap) -> None:
+def _rrc_no_nonce(t: Tap) -> None:
     t.select(SELECT_NOTE)
-    block = pin_block(RESET_PIN)
-    stale = fixed_bytes("not a card challenge", 16)
-    data = rrc_data(terminal_cert(), block, TERMINAL_1.sign(pin_reset_message(SERIAL, stale, block)))
-    t.raw(rrc_apdu(data), "RESET RETRY COUNTER, no challenge issued", SW.CONDITIONS_NOT_SATISFIED)
+    stale = fixed_bytes("not a card nonce", 16)
+    data = reset_message_data(terminal_cert(), stale, pin_block(RESET_PIN), label=t.label("ephemeral"))
+    _raw_reset(t, data, "RESET RETRY COUNTER, no card nonce", SW.CONDITIONS_NOT_SATISFIED)
 
 
 @case(
     "reset_retry_counter",
-    "challenge_used_up",
+    "nonce_used_up",
     PIN_BLOCKED,
-    "A challenge is good for the next command only: GET CHALLENGE, GET DATA, RESET RETRY COUNTER gives "
-    "6985; a failed reset also spends its challenge.",
+    "A card nonce is good for the next command only: INTERNAL AUTHENTICATE, GET DATA, RESET RETRY "
+    "COUNTER gives 6985; a failed reset spends its nonce too; and a command refused with 6A88 in between "
+    "spends it as well. The PIN stays blocked until a reset directly follows INTERNAL AUTHENTICATE.",
 )
 def _rrc_used_up(t: Tap) -> None:
     t.select(SELECT_NOTE)
-    challenge = t.raw(get_challenge_apdu(), "GET CHALLENGE")
-    t.raw(get_data_apdu(c.DO_CARD_SERIAL), "GET DATA DF24 in between: the challenge is spent")
     block = pin_block(RESET_PIN)
-    data = rrc_data(terminal_cert(), block, TERMINAL_1.sign(pin_reset_message(SERIAL, challenge, block)))
-    t.raw(rrc_apdu(data), "RESET RETRY COUNTER over the spent challenge", SW.CONDITIONS_NOT_SATISFIED)
-    challenge = t.raw(get_challenge_apdu(), "GET CHALLENGE")
-    bad = rrc_data(terminal_cert(), block, ROGUE.sign(pin_reset_message(SERIAL, challenge, block)))
-    t.raw(rrc_apdu(bad), "RESET RETRY COUNTER with a bad terminal signature", SW.AUTHENTICATION_FAILED)
-    t.raw(rrc_apdu(data), "the first, well-signed data again: no challenge now", SW.CONDITIONS_NOT_SATISFIED)
+    nonce = _nonce(t, "challenge rrc 1")
+    t.raw(get_data_apdu(c.DO_CARD_SERIAL), "GET DATA DF24 in between: the nonce is spent")
+    data = reset_message_data(terminal_cert(), nonce, block, label=t.label("ephemeral"))
+    _raw_reset(t, data, "RESET RETRY COUNTER over the spent nonce", SW.CONDITIONS_NOT_SATISFIED)
+    nonce = _nonce(t, "challenge rrc 2")
+    bad = reset_message_data(terminal_cert(), nonce, block, label=t.label("ephemeral"), signer=ROGUE)
+    _raw_reset(t, bad, "RESET RETRY COUNTER with a bad terminal signature", SW.AUTHENTICATION_FAILED)
+    _raw_reset(t, data, "the first, well-signed data again: no nonce now", SW.CONDITIONS_NOT_SATISFIED)
+    nonce = _nonce(t, "challenge rrc 3")
+    t.raw(get_data_apdu(0xDF30), "GET DATA DF30: refused (6A88), and the nonce is spent", SW.DATA_NOT_FOUND)
+    data = reset_message_data(terminal_cert(), nonce, block, label=t.label("ephemeral"))
+    _raw_reset(t, data, "RESET RETRY COUNTER over the spent nonce", SW.CONDITIONS_NOT_SATISFIED)
+    t.pin_status("still blocked", SW.PIN_BLOCKED)
+    t.reset_pin(terminal_cert(), RESET_PIN)
+    t.verify_pin(RESET_PIN, "VERIFY the new PIN")
 
 
 @case(
     "reset_retry_counter",
-    "challenge_spent_by_refused_command",
+    "replayed_reset",
     PIN_BLOCKED,
-    "A refused command spends the challenge too: GET CHALLENGE, GET DATA DF30 (no such object, 6A88), "
-    "then RESET RETRY COUNTER signed over that challenge gives 6985 and the PIN stays blocked; with a new "
-    "GET CHALLENGE right before it, the reset works.",
+    "A reset recorded in one session and replayed after a new INTERNAL AUTHENTICATE: 6300 (the terminal "
+    "signed the old card nonce). A reset whose signature covers another nonce than its envelope: 6300.",
 )
-def _rrc_spent_by_refusal(t: Tap) -> None:
+def _rrc_replayed(t: Tap) -> None:
     t.select(SELECT_NOTE)
-    challenge = t.get_challenge("GET CHALLENGE")
-    t.raw(
-        get_data_apdu(0xDF30), "GET DATA DF30: refused (6A88), and the challenge is spent", SW.DATA_NOT_FOUND
+    nonce = _nonce(t, "challenge rrc replay")
+    data = reset_message_data(terminal_cert(), nonce, pin_block(RESET_PIN), label=t.label("ephemeral"))
+    _raw_reset(t, data, "RESET RETRY COUNTER (recorded)", OK)
+    t.select("SELECT: a new session")
+    _nonce(t, "challenge rrc replay 2")
+    _raw_reset(t, data, "the recorded reset replayed", SW.AUTHENTICATION_FAILED)
+    nonce = _nonce(t, "challenge rrc replay 3")
+    other = fixed_bytes("another card's nonce", 16)
+    mixed = reset_message_data(
+        terminal_cert(), nonce, pin_block(PIN), label=t.label("ephemeral"), signed_nonce=other
     )
-    block = pin_block(RESET_PIN)
-    data = rrc_data(terminal_cert(), block, TERMINAL_1.sign(pin_reset_message(SERIAL, challenge, block)))
-    t.raw(rrc_apdu(data), "RESET RETRY COUNTER over the spent challenge", SW.CONDITIONS_NOT_SATISFIED)
+    _raw_reset(t, mixed, "signature over another card nonce", SW.AUTHENTICATION_FAILED)
+    t.verify_pin(RESET_PIN, "VERIFY: the PIN of the first reset stands")
+
+
+@case(
+    "reset_retry_counter",
+    "holder_mismatch",
+    PIN_BLOCKED,
+    "The clerk typed a NIK that is not the holder's: the envelope's holder_ref differs from DF28: 6984, one "
+    "holder-check try spent, the PIN stays blocked. With the right NIK the reset works and the holder "
+    "tries are restored (5).",
+)
+def _rrc_holder_mismatch(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    t.reset_pin(terminal_cert(), RESET_PIN, nik=OTHER_NIK, sw=SW.HOLDER_MISMATCH)
     t.pin_status("still blocked", SW.PIN_BLOCKED)
+    _check(t.card.state.holder_tries == c.HOLDER_CHECK_MAX_TRIES - 1, "one holder try spent")
+    t.reset_pin(terminal_cert(), RESET_PIN)
+    _check(t.card.state.holder_tries == c.HOLDER_CHECK_MAX_TRIES, "holder tries restored")
+    t.verify_pin(RESET_PIN, "VERIFY the new PIN")
+
+
+@case(
+    "reset_retry_counter",
+    "holder_check_blocked",
+    PIN_BLOCKED,
+    "Five wrong NIKs: 6984 five times, then 6983 (holder check blocked) even with the right NIK. An "
+    "issuer-signed block and unblock (SET STATUS 8F then 0F) restores the holder tries; the reset works.",
+)
+def _rrc_holder_blocked(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    for _ in range(c.HOLDER_CHECK_MAX_TRIES):
+        t.reset_pin(terminal_cert(), RESET_PIN, nik=OTHER_NIK, sw=SW.HOLDER_MISMATCH)
+    t.reset_pin(terminal_cert(), RESET_PIN, sw=SW.PIN_BLOCKED)
+    t.set_status(L.BLOCKED, status_signed(L.BLOCKED, 1), "SET STATUS 8F (block), seq 1")
+    t.set_status(L.OPERATIONAL, status_signed(L.OPERATIONAL, 2), "SET STATUS 0F (unblock), seq 2")
+    t.select("SELECT: a new session")
     t.reset_pin(terminal_cert(), RESET_PIN)
     t.verify_pin(RESET_PIN, "VERIFY the new PIN")
+
+
+@case(
+    "reset_retry_counter",
+    "bad_envelope",
+    PIN_BLOCKED,
+    "A certified terminal signs an envelope that does not open (MAC byte changed): 6A80 after the "
+    "signatures, no holder try spent; an envelope of the wrong length: 6A80 before any signature.",
+)
+def _rrc_bad_envelope(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    block = pin_block(RESET_PIN)
+    nonce = _nonce(t, "challenge rrc env 1")
+    data = reset_message_data(terminal_cert(), nonce, block, label=t.label("ephemeral"), mangle=flip_last)
+    _raw_reset(t, data, "RESET RETRY COUNTER, envelope MAC broken", SW.WRONG_DATA)
+    _check(t.card.state.holder_tries == c.HOLDER_CHECK_MAX_TRIES, "no holder try spent")
+    nonce = _nonce(t, "challenge rrc env 2")
+    data = reset_message_data(
+        terminal_cert(), nonce, block, label=t.label("ephemeral"), mangle=lambda e: e[:-1]
+    )
+    _raw_reset(t, data, "RESET RETRY COUNTER, envelope one byte short", SW.WRONG_DATA)
+    t.pin_status("still blocked", SW.PIN_BLOCKED)
 
 
 @case(
@@ -1581,36 +1978,29 @@ def _rrc_grant_clock(t: Tap) -> None:
     t.reset_pin(terminal_cert(valid_until=GRANT_FROM), RESET_PIN)
 
 
-@case("reset_retry_counter", "invalid_new_pin", PIN_BLOCKED, "A new PIN block that is not valid: 6A80.")
+@case(
+    "reset_retry_counter",
+    "invalid_new_pin",
+    PIN_BLOCKED,
+    "An envelope that opens to a new PIN block that is not valid: 6A80, no holder try spent.",
+)
 def _rrc_invalid_pin(t: Tap) -> None:
     t.select(SELECT_NOTE)
-    challenge = t.raw(get_challenge_apdu(), "GET CHALLENGE")
-    block = b"12AB\xff\xff\xff\xff"
-    data = rrc_data(terminal_cert(), block, TERMINAL_1.sign(pin_reset_message(SERIAL, challenge, block)))
-    t.raw(rrc_apdu(data), "RESET RETRY COUNTER with new PIN block 12AB", SW.WRONG_DATA)
+    nonce = _nonce(t, "challenge rrc pin")
+    data = reset_message_data(terminal_cert(), nonce, b"12AB\xff\xff\xff\xff", label=t.label("ephemeral"))
+    _raw_reset(t, data, "RESET RETRY COUNTER with new PIN block 12AB", SW.WRONG_DATA)
+    _check(t.card.state.holder_tries == c.HOLDER_CHECK_MAX_TRIES, "no holder try spent")
 
 
 @case(
     "reset_retry_counter",
-    "get_challenge_checks",
+    "get_challenge_withdrawn",
     PERSO,
-    "GET CHALLENGE wants Le=10 exactly (6700 otherwise) and P1P2 0000 (6A86).",
+    "GET CHALLENGE (INS 84) of version 1.0 is withdrawn: 6D00, like any unknown instruction.",
 )
-def _gc_checks(t: Tap) -> None:
+def _gc_withdrawn(t: Tap) -> None:
     t.select(SELECT_NOTE)
-    t.raw(get_challenge_apdu(256), "GET CHALLENGE Le=00", SW.WRONG_LENGTH)
-    t.raw(get_challenge_apdu(8), "GET CHALLENGE Le=08", SW.WRONG_LENGTH)
-    t.raw(bytes.fromhex("0084000110"), "GET CHALLENGE P2=01", SW.INCORRECT_P1P2)
-    t.get_challenge()
-    t.get_challenge("GET CHALLENGE again: the next 16 DRBG bytes")
-
-
-@case(
-    "reset_retry_counter", "get_challenge_in_personalisation", BLANK, "GET CHALLENGE before activation: 6985."
-)
-def _gc_perso(t: Tap) -> None:
-    t.select(SELECT_NOTE)
-    t.raw(get_challenge_apdu(), "GET CHALLENGE on a blank card", SW.CONDITIONS_NOT_SATISFIED)
+    t.raw(get_challenge_apdu(), "GET CHALLENGE", SW.INS_NOT_SUPPORTED)
 
 
 # DEBIT ---------------------------------------------------------------------------------------------
@@ -1982,8 +2372,8 @@ def _lg_chained(t: Tap) -> None:
     "block",
     GRANTS,
     "SET STATUS P1=8F with C7 status body || C4 kid || 9E issuer sig: blocked. DEBIT and VERIFY get 6985; "
-    "GET CHALLENGE and LOAD GRANT 6985 too; SELECT, GET DATA, INTERNAL AUTHENTICATE (life cycle 8F in the "
-    "signed state) and READ LOG still work.",
+    "RESET RETRY COUNTER and LOAD GRANT 6985 too; SELECT, GET DATA, INTERNAL AUTHENTICATE (life cycle 8F "
+    "in the signed state) and READ LOG still work.",
 )
 def _ss_block(t: Tap) -> None:
     t.select(SELECT_NOTE)
@@ -1998,7 +2388,11 @@ def _ss_block(t: Tap) -> None:
     t.read_log(0)
     t.verify_pin(PIN, "VERIFY on a blocked card", SW.CONDITIONS_NOT_SATISFIED)
     t.debit(P.BLT, 1_000, 1, label="nonce ss 2", sw=SW.CONDITIONS_NOT_SATISFIED)
-    t.get_challenge("GET CHALLENGE on a blocked card", SW.CONDITIONS_NOT_SATISFIED)
+    t.raw(get_data_apdu(c.DO_CARD_SERIAL), "GET DATA DF24 on a blocked card (works)")
+    nonce = t.ensure_nonce()
+    assert nonce is not None
+    data = reset_message_data(terminal_cert(), nonce, pin_block(RESET_PIN), label=t.label("ephemeral"))
+    _raw_reset(t, data, "RESET RETRY COUNTER on a blocked card", SW.CONDITIONS_NOT_SATISFIED)
     t.load_grant(
         ISSUER_1.grant(grant_body(P.BLT, 1_000, seq=2)),
         "LOAD GRANT on a blocked card",
@@ -2095,7 +2489,7 @@ def _ss_refused(t: Tap) -> None:
     "full",
     BLANK,
     "The whole personalisation (as setup profile 'personalised'): SELECT, GENERATE KEY, PUT DATA serial, "
-    "issuer keys, credential, personal data, initial PIN, activate.",
+    "issuer keys, credential, personal data (with the holder salt), holder_ref, initial PIN, activate.",
 )
 def _p_full(t: Tap) -> None:
     personalise(t)
@@ -2122,7 +2516,7 @@ def _p_chained_credential(t: Tap) -> None:
     "personalisation",
     "activate_incomplete",
     BLANK,
-    "Activation before serial, key, issuer key, credential and PIN are all written: 6985.",
+    "Activation before serial, key, issuer key, credential, PIN and holder_ref are all written: 6985.",
 )
 def _p_activate_incomplete(t: Tap) -> None:
     t.select(SELECT_NOTE)
@@ -2135,6 +2529,10 @@ def _p_activate_incomplete(t: Tap) -> None:
     t.set_initial_pin(PIN)
     t.raw(set_status_apdu(L.OPERATIONAL, b"\x00"), "SET STATUS 0F with data", SW.WRONG_LENGTH)
     t.raw(set_status_apdu(L.BLOCKED), "SET STATUS 8F in personalisation", SW.CONDITIONS_NOT_SATISFIED)
+    t.activate("SET STATUS 0F without holder_ref (DF28)", SW.CONDITIONS_NOT_SATISFIED)
+    t.put_data(c.DO_HOLDER_REF, holder_reference()[:15], "PUT DATA DF28 with 15 bytes", SW.WRONG_LENGTH)
+    t.put_data(c.DO_HOLDER_REF, holder_reference(), "PUT DATA DF28 holder_ref")
+    t.raw(get_data_apdu(c.DO_HOLDER_REF), "GET DATA DF28: write-only, 6A88", SW.DATA_NOT_FOUND)
     t.activate("SET STATUS 0F: now complete (personal data is optional)")
 
 

@@ -58,7 +58,8 @@ from kiosk_ui.widgets import (
     label,
     panel,
 )
-from terminal.app import TerminalStatus
+from terminal.app import NotTheCheckedCard, TerminalStatus
+from terminal.card.errors import HolderCheckBlockedError, HolderMismatchError
 from terminal.entitlements import Entitlement, Status
 from terminal.failures import FailureReason
 from terminal.ledger import DayTotals, Entry, LedgerError, ReceiptState, ReconcileReport, State
@@ -960,8 +961,26 @@ def _unit_of(program: int) -> int:
     return int(DEFAULT_UNIT[c.Program(program)])
 
 
+#: What the reset screen says when the card refuses the reset (context "Reset").
+RESET_PROBLEMS: dict[type[Exception], str] = {
+    HolderMismatchError: QT_TRANSLATE_NOOP(
+        "Reset", "NIK tidak cocok dengan kartu ini. Periksa e-KTP dan ketik ulang NIK-nya."
+    ),
+    HolderCheckBlockedError: QT_TRANSLATE_NOOP(
+        "Reset", "Terlalu banyak NIK salah: PIN kartu ini hanya bisa dibuka oleh kantor penerbit."
+    ),
+    NotTheCheckedCard: QT_TRANSLATE_NOOP(
+        "Reset", "Kartu di pembaca bukan kartu yang diperiksa. Tempelkan kartu warga lagi."
+    ),
+}
+
+
 class PinResetScreen(Screen):
-    """The clerk checks the holder's e-KTP before the holder chooses a new PIN."""
+    """The clerk checks the holder's e-KTP and types its NIK before the holder chooses a new PIN.
+
+    The card checks the NIK itself (SPEC §5.9: holder_ref in the enciphered reset), so a reset meant
+    for the checked holder cannot open another card.
+    """
 
     proceed = Signal()
     back = Signal()
@@ -984,15 +1003,26 @@ class PinResetScreen(Screen):
         box, inner = panel()
         self.steps = label("")
         inner.addWidget(self.steps)
+        self.nik_label = label("")
+        inner.addWidget(self.nik_label)
+        self.nik = QLineEdit()
+        self.nik.setObjectName("reset_nik")
+        self.nik.setMaxLength(16)
+        self.nik.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+        inner.addWidget(self.nik)
         self.checked = QCheckBox()
         self.checked.setObjectName("ektp_checked")
         inner.addWidget(self.checked)
+        self.problem = label("", "reset_problem")
+        inner.addWidget(self.problem)
+        self._problem: str = ""
         column.addWidget(box)
         buttons = QHBoxLayout()
         self.back_button = button("", "", lambda: emit(self.back), "reset_back")
         self.next_button = button("", "primary", lambda: emit(self.proceed), "reset_next")
         self.next_button.setEnabled(False)
-        self.checked.toggled.connect(self.next_button.setEnabled)
+        self.checked.toggled.connect(self._update)
+        self.nik.textChanged.connect(self._update)
         buttons.addWidget(self.back_button)
         buttons.addStretch(1)
         buttons.addWidget(self.next_button)
@@ -1000,8 +1030,25 @@ class PinResetScreen(Screen):
         column.addStretch(1)
         self.retranslate()
 
+    @property
+    def nik_value(self) -> str:
+        """The NIK typed from the e-KTP: 16 digits, or "" while it is not complete."""
+        text = self.nik.text().strip()
+        return text if len(text) == 16 and text.isascii() and text.isdigit() else ""
+
+    def _update(self) -> None:
+        self.next_button.setEnabled(self.checked.isChecked() and bool(self.nik_value))
+
     def ask(self, tap: TapResult) -> None:
         self.tap = tap
+        self.checked.setChecked(False)
+        self.nik.clear()
+        self._problem = ""
+        self.retranslate()
+
+    def say(self, problem: str) -> None:
+        """Back on this screen after the card refused the reset: why, in the clerk's language."""
+        self._problem = problem
         self.checked.setChecked(False)
         self.retranslate()
 
@@ -1011,10 +1058,14 @@ class PinResetScreen(Screen):
             translate(
                 "Reset",
                 "1. Minta e-KTP warga.\n2. Cocokkan nama, foto dan NIK di e-KTP dengan kartu ini.\n"
-                "3. Warga memilih PIN baru sendiri di layar (4 sampai 8 angka). "
+                "3. Ketik NIK dari e-KTP: kartu memeriksanya sendiri.\n"
+                "4. Warga memilih PIN baru sendiri di layar (4 sampai 8 angka). "
                 "Petugas tidak boleh melihatnya.",
             )
         )
+        self.nik_label.setText(translate("Reset", "NIK di e-KTP (16 angka)"))
+        self.nik.setPlaceholderText(translate("Reset", "Ketik 16 angka NIK"))
+        self.problem.setText(translate("Reset", self._problem) if self._problem else "")
         self.checked.setText(translate("Reset", "e-KTP sudah saya periksa dan cocok dengan pemegang kartu"))
         self.back_button.setText(translate("Reset", "Kembali"))
         self.next_button.setText(translate("Reset", "Lanjut: warga memilih PIN baru"))
@@ -1024,6 +1075,9 @@ class PinResetScreen(Screen):
     def clear(self) -> None:
         self.tap = None
         self.checked.setChecked(False)
+        self.nik.clear()
+        self._problem = ""
+        self.problem.setText("")
         self.who.setText("")
 
 
@@ -1364,15 +1418,26 @@ class CounterWindow(CardWindow):
         self.show_screen("pin")
 
     def do_reset_pin(self, pin: str) -> None:
-        terminal, link = self.terminal, self.link
+        terminal, link, tap, nik = self.terminal, self.link, self.tap, self.reset.nik_value
         self.new_pin = ""
+        if tap is None or not nik:
+            return
         self.show_screen("processing")
 
         def done(_r: object) -> None:
             self.result.show_pin_reset()
             self.show_screen("result")
 
-        self.jobs.submit(lambda: terminal.reset_pin(link.current(), pin), done, self._failed)
+        def failed(exc: BaseException) -> None:
+            problem = next((text for kind, text in RESET_PROBLEMS.items() if isinstance(exc, kind)), None)
+            if problem is None:
+                self._failed(exc)
+                return
+            self.reset.say(problem)
+            self.show_screen("reset")
+
+        # the same card session as the check tap: INTERNAL AUTHENTICATE, then the bound reset (SPEC §9.5)
+        self.jobs.submit(lambda: terminal.reset_pin(link.current(), tap, nik, pin), done, failed)
 
     # -- transactions, voids, report ----------------------------------------------------------------
     def open_transactions(self, message: str = "") -> None:

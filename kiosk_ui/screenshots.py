@@ -30,6 +30,7 @@ from kiosk_ui.i18n import Language
 from terminal.card.connection import InProcessConnection
 from terminal.card.errors import InvalidPinError
 from terminal.card.session import KhbsSession
+from terminal.demo import DEMO_CARDS
 from terminal.receipt import PaperOut
 
 NOW = 1_781_488_800  # 2026-06-15 09:00 WIB
@@ -299,6 +300,7 @@ def _admin_flows(w: Any, backend: Backend, shoot: Shooter) -> None:
     wait(lambda: w.current == "holder")
     shoot(w, "counter_14_holder_pin_blocked")
     w.start_pin_reset()
+    w.reset.nik.setText(next(d.holder.nik for d in DEMO_CARDS if d.name == "maria"))  # from her e-KTP
     w.reset.checked.setChecked(True)
     shoot(w, "counter_15_pin_reset")
     w.ask_new_pin()

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import Claims, compressed_point, mask_nik, sign_credential
+from card_applet_spec.credential import Claims, compressed_point, holder_commit, mask_nik, sign_credential
 from card_applet_spec.issuer import key_from_seed, uncompressed_point
 from card_applet_spec.records import TxRecord
 from server_stub import db
@@ -273,7 +273,9 @@ def _cards(
         claims = Claims(
             card_serial=plan.serial,
             status_index=plan.status_index,
-            holder_ref=ref,
+            # the salt would live in the card's PIN-protected DF26: these cards exist only on the
+            # server, so it is drawn and dropped (nothing readable can test a NIK guess, SPEC §4.4)
+            holder_commit=holder_commit(rng.randbytes(c.HOLDER_SALT_LEN), ref),
             name=plan.holder.name,
             region=int(citizen.nik[:4]),
             card_key=compressed_point(key.public_key()),

@@ -154,6 +154,7 @@ class IssuanceStation:
                 expires_at=plan.expires_at,
                 extra_issuer_points=plan.extra_issuer_points,
                 grants=plan.grants,
+                holder_salt=self.rng(16),  # SPEC §4.4: stays on the card, in the PIN-protected DF26
             )
         except Exception as exc:
             message = f"{type(exc).__name__}: {exc}"

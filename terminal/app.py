@@ -8,6 +8,7 @@ reader; none touches a reader, a printer driver or Qt.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import os
 import time
 from collections.abc import Callable
@@ -17,7 +18,8 @@ from typing import Protocol
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from card_applet_spec.credential import holder_ref
+from card_applet_spec import constants as c
+from card_applet_spec.credential import holder_commit, holder_ref
 from card_applet_spec.records import TxRecord
 from terminal.card.errors import MalformedResponseError
 from terminal.card.session import KhbsSession, PersonalData, PinStatus, TerminalCert
@@ -27,7 +29,7 @@ from terminal.ledger import DayTotals, Entry, Ledger, ReconcileReport
 from terminal.receipt import EndOfDayReport, build_report
 from terminal.redeem import Counter, Redemption, RedemptionService
 from terminal.tap import TapResult
-from terminal.verify import verify_tx
+from terminal.verify import verify_der, verify_tx
 
 
 class SyncState(Protocol):
@@ -49,7 +51,11 @@ class TerminalStatus:
 
 
 class PersonalDataMismatch(MalformedResponseError):
-    """The card's personal data does not match the issuer-signed holder reference."""
+    """The card's personal data does not match the issuer-signed holder commitment."""
+
+
+class NotTheCheckedCard(MalformedResponseError):
+    """The card answering now did not prove to be the card the clerk checked (swap or relay)."""
 
 
 @dataclass(frozen=True)
@@ -111,9 +117,12 @@ class KhbsTerminal:
         cred = tap.result.credential
         if cred is None or not tap.result.genuine:
             raise PersonalDataMismatch("card not verified")
-        session.verify_pin(pin)
+        session.verify_pin(pin, cred.claims.card_key)  # enciphered to the verified card key (SPEC §5.7)
         data = session.read_personal_data()
-        if holder_ref(data.nik, cred.claims.card_serial) != cred.claims.holder_ref:
+        if data.holder_salt is None:
+            raise PersonalDataMismatch("personal data on the card has no holder salt")
+        commit = holder_commit(data.holder_salt, holder_ref(data.nik, cred.claims.card_serial))
+        if not hmac.compare_digest(commit, cred.claims.holder_commit):
             raise PersonalDataMismatch("personal data on the card does not match its credential")
         return data
 
@@ -149,12 +158,35 @@ class KhbsTerminal:
         session.select()
         return session.pin_status()
 
-    def reset_pin(self, session: KhbsSession, new_pin: str) -> None:
-        """Issuer-authorised PIN reset (after the clerk checked the holder's e-KTP)."""
+    def reset_pin(self, session: KhbsSession, tap: TapResult, nik: str, new_pin: str) -> None:
+        """Issuer-authorised PIN reset, bound to the card the clerk checked (SPEC §5.9, §9.5).
+
+        ``tap`` is this card's check tap (its credential verified); ``nik`` the NIK the clerk typed from
+        the holder's e-KTP. In the same card session, with no SELECT in between: INTERNAL AUTHENTICATE
+        with a fresh challenge, its answer verified with the tap's card key and serial, then RESET RETRY
+        COUNTER consuming that answer's card nonce, with the new PIN and holder_ref(NIK) enciphered to
+        that key. A relay or a swapped card fails here or on the card (6300, 6A80, 6984).
+        Raises ValueError for a NIK that is not 16 digits (nothing sent).
+        """
         if self.pin_resetter is None:
             raise PermissionError("this terminal is not certified to reset PINs")
-        session.select()
-        session.reset_pin(self.pin_resetter.cert, self.pin_resetter.sign, new_pin)
+        cred = tap.result.credential
+        if cred is None or not tap.result.genuine:
+            raise NotTheCheckedCard("card not verified")
+        reference = holder_ref(nik, cred.claims.card_serial)  # scrypt first: the reset follows the IA
+        auth = session.authenticate(self.rng(c.CHALLENGE_LEN))
+        if auth.body.card_serial != cred.claims.card_serial or not verify_der(
+            cred.claims.card_key, auth.signature, auth.signed_message()
+        ):
+            raise NotTheCheckedCard("the card in the reader is not the card that was checked")
+        session.reset_pin(
+            self.pin_resetter.cert,
+            self.pin_resetter.sign,
+            new_pin,
+            auth=auth,
+            card_key=cred.claims.card_key,
+            holder_reference=reference,
+        )
 
     def reprint(self, entry_id: str) -> tuple[bool, str | None]:
         return self.redemption.print_receipt(self.ledger.get(entry_id), copy=True)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import key_id
 from card_applet_spec.issuer import IssuerSigner, key_from_seed, uncompressed_point
 from card_applet_spec.records import TerminalCertBody
 from card_applet_spec.reference_card import CardTorn, FileStore, ReferenceCard
+from card_applet_spec.reference_card.state import StateFileError
 from terminal.app import KhbsTerminal, PinResetter
 from terminal.card.connection import InProcessConnection
 from terminal.card.session import KhbsSession, TerminalCert
@@ -37,12 +37,15 @@ from terminal.trust import (
     StatusListKey,
     TerminalEntry,
     TrustList,
-    TrustStore,
+    TrustListError,
     sign_trust_list,
 )
+from terminal.truststore import ANCHOR_FILE_NAME, TrustAnchor, TrustStore
 from terminal.verify import Verifier
 
 DAY = 86_400
+#: The embedded centre re-signs the trust list when it is older than this (as the server does daily).
+TRUST_REFRESH_S = DAY
 LIST_ID = "khbs-demo"
 LIST_SIZE = 4096
 DEMO_PIN = "123456"
@@ -307,21 +310,23 @@ class DemoWorld:
         for d in (self.data_dir, self.cards_dir, self.receipts_dir):
             d.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(self.data_dir / "terminal.db")
-        self.trust = TrustStore(self.engine)
-        self.revocation = RevocationCache(self.engine)
+        # the root of trust is installed next to the database, never read from it
+        anchor_path = self.data_dir / ANCHOR_FILE_NAME
+        if not anchor_path.exists():
+            TrustAnchor(ROOT.public_key()).install(anchor_path)
+        self.trust = TrustStore(self.engine, TrustAnchor.load(anchor_path))
+        self.revocation = RevocationCache(self.engine, self.trust)
         self.sync_state = SyncStateStore(self.engine)
         self._cards_ready = threading.Event()
         self._cards_ready.set()
 
     # -- provisioning ---------------------------------------------------------------------------
-    def trust_list(self, now: int) -> TrustList:
+    def trust_list(self, now: int, seq: int = 1) -> TrustList:
         return TrustList(
-            seq=1,
+            seq=seq,
             issued_at=now,
             issuers=(IssuerKeyEntry(ISSUER.kid, ISSUER.point, 0, 2**32 - 1, 2**32 - 1),),
-            status_list_key=StatusListKey(
-                key_id(STATUS_KEY.public_key()), uncompressed_point(STATUS_KEY.public_key())
-            ),
+            status_keys=(StatusListKey.of(STATUS_KEY.public_key()),),
             terminals=(
                 TerminalEntry(
                     TERMINAL_ID,
@@ -340,8 +345,13 @@ class DemoWorld:
         meanwhile; a demo card tapped before its file exists waits for it).
         """
         now = int(self.clock())
-        if self.trust.current() is None:
-            self.trust.update(sign_trust_list(self.trust_list(now), ROOT), ROOT.public_key(), fetched_at=now)
+        try:
+            current = self.trust.current()
+        except TrustListError:  # damaged or planted: the embedded centre publishes a fresh one
+            current = None
+        if current is None or current.issued_at + TRUST_REFRESH_S < now:
+            trust_seq = max(now, current.seq + 1 if current is not None else 1)
+            self.trust.update(sign_trust_list(self.trust_list(now, trust_seq), ROOT), fetched_at=now)
         statuses = new_status_list(LIST_SIZE)
         for card in DEMO_CARDS:
             if card.revoked:
@@ -349,16 +359,16 @@ class DemoWorld:
         seq = self.revocation.seq
         if seq is None:
             raw = build_snapshot(statuses, 1, issued_at=now, list_id=LIST_ID, key=STATUS_KEY, size=LIST_SIZE)
-            self.revocation.apply_snapshot(raw, STATUS_KEY.public_key(), fetched_at=now)
+            self.revocation.apply_snapshot(raw, fetched_at=now)
         elif (self.revocation.issued_at or 0) < now:
             delta = build_delta({}, seq, size=LIST_SIZE, issued_at=now, list_id=LIST_ID, key=STATUS_KEY)
-            self.revocation.apply_delta(delta, STATUS_KEY.public_key(), fetched_at=now)
+            self.revocation.apply_delta(delta, fetched_at=now)
         self.sync_state.record("demo_publisher", now, None)  # the embedded "centre" counts as a sync
         catalogue = Catalogue(self.engine)
         for kind in CatalogueKind:
             if catalogue.version(kind) is None:
                 catalogue.replace(kind, 1, [i for i in demo_catalogue() if i.kind is kind])
-        missing = [card for card in DEMO_CARDS if not self.card_path(card.name).exists()]
+        missing = [card for card in DEMO_CARDS if self._needs_issue(card)]
         if not missing:
             return
         if not cards_in_background:
@@ -373,6 +383,20 @@ class DemoWorld:
                 self._issue(card, now)
         finally:
             self._cards_ready.set()
+
+    def _needs_issue(self, card: DemoCard) -> bool:
+        """No card file yet, or one an older applet wrote (no holder reference, SPEC §5.5): issue anew."""
+        path = self.card_path(card.name)
+        if not path.exists():
+            return True
+        try:
+            state = FileStore(path).load()
+        except StateFileError:
+            state = None
+        if state is not None and state.holder_ref:
+            return False
+        path.unlink(missing_ok=True)
+        return True
 
     def card_path(self, name: str) -> Path:
         return self.cards_dir / f"{name}.card"
@@ -396,6 +420,7 @@ class DemoWorld:
             s.put_data(c.DO_CARD_SERIAL, original.serial)
             s.put_issuer_key(ISSUER.kid, ISSUER.point)
             s.put_data(c.DO_CREDENTIAL, original.credential)
+            s.put_data(c.DO_HOLDER_REF, bytes(c.HOLDER_REF_LEN))  # write-only on the original: unknown
             s.set_initial_pin(DEMO_PIN)
             s.activate()
             return

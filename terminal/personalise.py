@@ -7,6 +7,7 @@ are loaded. Works over any Connection (in-process reference card or a PC/SC read
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,7 +15,13 @@ import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import Claims, compressed_point, holder_ref, sign_credential
+from card_applet_spec.credential import (
+    Claims,
+    compressed_point,
+    holder_commit,
+    holder_ref,
+    sign_credential,
+)
 from card_applet_spec.issuer import IssuerSigner
 from card_applet_spec.records import GrantBody
 from terminal.card.session import KhbsSession
@@ -68,7 +75,8 @@ class IssuedCard:
     credential: bytes
 
 
-def personal_data(holder: Holder) -> bytes:
+def personal_data(holder: Holder, salt: bytes) -> bytes:
+    """DF26 (SPEC.md §6.12): NIK, birth date, sex, KK number and the salt of the holder commitment."""
     nik = parse_nik(holder.nik)
     return cbor2.dumps(
         {
@@ -76,6 +84,7 @@ def personal_data(holder: Holder) -> bytes:
             c.PersonalField.BIRTH_DATE: nik.birth_date.isoformat(),
             c.PersonalField.SEX: "P" if nik.female else "L",
             c.PersonalField.KK_NUMBER: holder.kk_number,
+            c.PersonalField.HOLDER_SALT: salt,
         }
     )
 
@@ -92,15 +101,19 @@ def personalise(
     expires_at: int,
     extra_issuer_points: Sequence[tuple[bytes, bytes]] = (),
     grants: Sequence[GrantSpec] = (),
+    holder_salt: bytes | None = None,
 ) -> IssuedCard:
+    """Personalise a blank card (SPEC.md §9.7). ``holder_salt``: 16 random bytes (fresh by default)."""
     nik = parse_nik(holder.nik)
+    salt = holder_salt if holder_salt is not None else os.urandom(c.HOLDER_SALT_LEN)
+    reference = holder_ref(nik.value, serial)
     session.select()
     point = session.generate_key()
     card_key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     claims = Claims(
         card_serial=serial,
         status_index=status_index,
-        holder_ref=holder_ref(nik.value, serial),
+        holder_commit=holder_commit(salt, reference),
         name=holder.name,
         region=nik.region,
         card_key=compressed_point(card_key),
@@ -114,7 +127,8 @@ def personalise(
     for kid, extra in extra_issuer_points:
         session.put_issuer_key(kid, extra)
     session.put_data(c.DO_CREDENTIAL, credential)
-    session.put_data(c.DO_PERSONAL_DATA, personal_data(holder))
+    session.put_data(c.DO_PERSONAL_DATA, personal_data(holder, salt))
+    session.put_data(c.DO_HOLDER_REF, reference)
     session.set_initial_pin(pin)
     session.activate()
     for spec in grants:

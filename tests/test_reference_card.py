@@ -8,13 +8,20 @@ from pathlib import Path
 import pytest
 
 from card_applet_spec import constants as c
-from card_applet_spec.records import pin_block
 from card_applet_spec.reference_card import CardTorn, FileStore, ReferenceCard
 from card_applet_spec.reference_card.state import StateFileError, state_from_bytes
-from tests.support.world import NOW, PIN, make_card
+from terminal.card.connection import CardRemovedError
+from tests.support.world import NOW, PIN, connect, make_card
 
 SELECT = bytes([0, c.INS_SELECT, 4, 0, len(c.AID)]) + c.AID
-VERIFY = bytes([0, c.INS_VERIFY, 0, c.PIN_REFERENCE, 8]) + pin_block(PIN)
+
+
+def select_and_verify(card: ReferenceCard, pin: str = PIN) -> None:
+    """SELECT, then VERIFY the PIN enciphered to the card key (SPEC §5.7) through a session."""
+    session = connect(card)
+    session.select()
+    session.read_credential()
+    session.verify_pin(pin)
 
 
 def debit_apdu(amount: int, counter: int) -> bytes:
@@ -43,8 +50,7 @@ def test_tearing_during_debit_leaves_old_or_new_state(tmp_path: Path, point: str
     tear = TearAt(point)
     card = ReferenceCard(FileStore(path, fault=tear))
     before = card.state
-    assert card.transmit(SELECT)[-2:] == b"\x90\x00"
-    assert card.transmit(VERIFY)[-2:] == b"\x90\x00"
+    select_and_verify(card)
     tear.armed = True
     with pytest.raises(CardTorn):
         card.transmit(debit_apdu(100_000, 0))
@@ -56,8 +62,7 @@ def test_tearing_during_debit_leaves_old_or_new_state(tmp_path: Path, point: str
         assert after == before
     # whatever the tear left behind (a half-written temporary file), the card works on
     card = ReferenceCard(FileStore(path))
-    card.transmit(SELECT)
-    card.transmit(VERIFY)
+    select_and_verify(card)
     assert card.transmit(debit_apdu(1_000, after.tx_counter))[-2:] == b"\x90\x00"
 
 
@@ -75,10 +80,8 @@ def test_pin_try_is_spent_even_if_the_card_is_pulled_before_the_answer(tmp_path:
                     raise CardTorn(point)
 
     card = ReferenceCard(FileStore(path, fault=PullAfterDecrement()))
-    card.transmit(SELECT)
-    wrong = bytes([0, c.INS_VERIFY, 0, c.PIN_REFERENCE, 8]) + pin_block("000000")
-    with pytest.raises(CardTorn):
-        card.transmit(wrong)
+    with pytest.raises(CardRemovedError):
+        select_and_verify(card, "000000")
     assert ReferenceCard(FileStore(path)).state.pin_tries == c.PIN_MAX_TRIES - 1
 
 

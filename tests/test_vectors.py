@@ -27,6 +27,7 @@ from card_applet_spec import constants as c
 from card_applet_spec import vectorgen
 from card_applet_spec.credential import compressed_point, decode_credential, key_id
 from card_applet_spec.issuer import IssuerSigner, key_from_seed, uncompressed_point
+from card_applet_spec.pin_envelope import private_key_from_scalar
 from card_applet_spec.records import TerminalCertBody
 from card_applet_spec.reference_card import MemoryStore, ReferenceCard
 from terminal.card.errors import (
@@ -36,6 +37,8 @@ from terminal.card.errors import (
     CounterMismatchError,
     DataNotFoundError,
     GrantNotValidNowError,
+    HolderCheckBlockedError,
+    HolderMismatchError,
     IncorrectParametersError,
     InsufficientBalanceError,
     InvalidPinError,
@@ -169,6 +172,7 @@ EXPECTED_ERRORS: dict[int, tuple[type[ApduError], dict[str, Any]]] = {
     0x6884: (ProtocolError, {}),
     0x6982: (PinRequiredError, {}),
     0x6983: (PinBlockedError, {}),
+    0x6984: (HolderMismatchError, {}),
     0x6985: (WrongStateError, {}),
     0x6986: (NotSelectedError, {}),
     0x6A80: (WrongDataError, {}),
@@ -186,8 +190,14 @@ EXPECTED_ERRORS: dict[int, tuple[type[ApduError], dict[str, Any]]] = {
 }
 
 
-def _check_typed_error(error: BaseException, sw: int) -> None:
-    cls, attributes = EXPECTED_ERRORS[sw]
+#: Status words whose meaning depends on the command (the session maps them per command).
+EXPECTED_BY_OP: dict[tuple[str, int], tuple[type[ApduError], dict[str, Any]]] = {
+    ("reset_pin", 0x6983): (HolderCheckBlockedError, {}),  # the holder check, not the PIN, is blocked
+}
+
+
+def _check_typed_error(error: BaseException, sw: int, op: str = "") -> None:
+    cls, attributes = EXPECTED_BY_OP.get((op, sw)) or EXPECTED_ERRORS[sw]
     assert type(error) is cls, f"SW {sw:04X}: {type(error).__name__}, expected {cls.__name__}"
     assert isinstance(error, ApduError) and error.sw == sw
     for name, value in attributes.items():
@@ -271,26 +281,37 @@ class StepRunner:
 
     def _op_read_personal_data(self, _args: dict[str, Any]) -> dict[str, Any]:
         data = self.session.read_personal_data()
-        return {"nik": data.nik, "birth_date": data.birth_date, "sex": data.sex, "kk_number": data.kk_number}
+        assert data.holder_salt is not None
+        return {
+            "nik": data.nik,
+            "birth_date": data.birth_date,
+            "sex": data.sex,
+            "kk_number": data.kk_number,
+            "holder_salt": data.holder_salt.hex(),
+        }
 
     def _op_authenticate(self, args: dict[str, Any]) -> dict[str, Any]:
         signed = self.session.authenticate(bytes.fromhex(args["challenge"]))
         _verify_der(self.card_key, signed.signature, signed.signed_message(), "authentication")
-        assert signed.signed_message() == signed.body.signed_message(signed.challenge)
-        return vectorgen.auth_json(signed.body)
+        assert signed.signed_message() == signed.body.signed_message(signed.challenge, signed.card_nonce)
+        assert self.session.fresh_auth == signed
+        return {**vectorgen.auth_json(signed.body), "card_nonce": signed.card_nonce.hex()}
 
-    def _op_get_challenge(self, _args: dict[str, Any]) -> dict[str, Any]:
-        return {"challenge": self.session.get_challenge().hex()}
+    @property
+    def card_point(self) -> bytes:
+        return compressed_point(self.card_key)
 
     def _op_pin_status(self, _args: dict[str, Any]) -> dict[str, Any]:
         status = self.session.pin_status()
         return {"verified": status.verified, "tries_remaining": status.tries_remaining}
 
     def _op_verify_pin(self, args: dict[str, Any]) -> None:
-        self.session.verify_pin(args["pin"])
+        ephemeral = private_key_from_scalar(bytes.fromhex(args["ephemeral_scalar"]))
+        self.session.verify_pin(args["pin"], self.card_point, ephemeral=ephemeral)
 
     def _op_change_pin(self, args: dict[str, Any]) -> None:
-        self.session.change_pin(args["old"], args["new"])
+        ephemeral = private_key_from_scalar(bytes.fromhex(args["ephemeral_scalar"]))
+        self.session.change_pin(args["old"], args["new"], self.card_point, ephemeral=ephemeral)
 
     def _op_reset_pin(self, args: dict[str, Any]) -> None:
         cert = args["certificate"]
@@ -304,7 +325,17 @@ class StepRunner:
         def sign(message: bytes) -> bytes:
             return key.sign(message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
 
-        self.session.reset_pin(terminal_cert, sign, args["new_pin"])
+        auth = self.session.fresh_auth
+        assert auth is not None, "a reset follows the INTERNAL AUTHENTICATE it is bound to"
+        self.session.reset_pin(
+            terminal_cert,
+            sign,
+            args["new_pin"],
+            auth=auth,
+            card_key=self.card_point,
+            holder_reference=bytes.fromhex(args["holder_ref"]),
+            ephemeral=private_key_from_scalar(bytes.fromhex(args["ephemeral_scalar"])),
+        )
 
     def _op_debit(self, args: dict[str, Any]) -> dict[str, Any]:
         tx = self.session.debit(
@@ -369,7 +400,7 @@ def test_terminal_session_follows_case(case: Case) -> None:
             sw = int(step["sw"], 16)
             with pytest.raises(ApduError) as refused:
                 runner.run(step)
-            _check_typed_error(refused.value, sw)
+            _check_typed_error(refused.value, sw, step["op"])
         else:
             assert runner.run(step) == step.get("expect"), where
     connection.assert_done()
@@ -423,6 +454,7 @@ def test_personalise_sends_the_setup_profile(profile: str) -> None:
         expires_at=p["expires_at"],
         extra_issuer_points=extra,
         grants=grants,
+        holder_salt=bytes.fromhex(p["holder_salt"]),
     )
     connection.assert_done()
     assert issued.card_point.hex() == KEYS["keys"]["card"]["public_point"]

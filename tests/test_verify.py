@@ -106,6 +106,7 @@ def test_credential_cloned_onto_another_card() -> None:
     s.put_data(c.DO_CARD_SERIAL, issued.serial)
     s.put_issuer_key(ISSUER.kid, ISSUER.point)
     s.put_data(c.DO_CREDENTIAL, issued.credential)
+    s.put_data(c.DO_HOLDER_REF, bytes(c.HOLDER_REF_LEN))  # write-only on the original: unknown
     s.set_initial_pin(PIN)
     s.activate()
     clone.reset()

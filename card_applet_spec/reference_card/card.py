@@ -7,6 +7,7 @@ keys via ``cryptography``; persistent state through a Store; every change commit
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
 from card_applet_spec.apdu import ApduFormatError, CommandApdu
+from card_applet_spec.pin_envelope import EnvelopeError, envelope_len, open_envelope
 from card_applet_spec.records import (
     AuthBody,
     Balance,
@@ -41,6 +43,7 @@ from card_applet_spec.tlv import TlvError, iter_tlv, parse_single, parse_tlv, re
 log = logging.getLogger(__name__)
 
 RESPONSE_CHUNK = 256
+RESET_PLAINTEXT_LEN = c.PIN_BLOCK_LEN + c.HOLDER_REF_LEN  # new PIN block || holder_ref
 MAX_CHAINED_DATA = 1024
 L = c.LifeCycle
 
@@ -64,7 +67,7 @@ class _Session:
 
     selected: bool = False
     pin_verified: bool = False
-    challenge: bytes | None = None
+    challenge: bytes | None = None  # the card nonce of the last INTERNAL AUTHENTICATE (§5.1.3 step 0)
     pending: bytes = b""
     chain_header: tuple[int, int, int, int] | None = None
     chain_data: bytes = b""
@@ -74,6 +77,13 @@ def _point(scalar: bytes) -> bytes:
     key = ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP256R1())
     return key.public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+
+
+def _compressed(scalar: bytes) -> bytes:
+    key = ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP256R1())
+    return key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
     )
 
 
@@ -94,7 +104,6 @@ _ISO_INS = {
     c.INS_VERIFY,
     c.INS_CHANGE_REFERENCE_DATA,
     c.INS_RESET_RETRY_COUNTER,
-    c.INS_GET_CHALLENGE,
     c.INS_INTERNAL_AUTHENTICATE,
 }
 _PROPRIETARY_INS = {
@@ -158,8 +167,9 @@ class ReferenceCard:
         return chunk + b"\x90\x00"
 
     def _dispatch(self, raw: bytes) -> tuple[bytes, int]:
-        # A GET CHALLENGE answer is valid for the next command only, whatever happens to it; GET
-        # RESPONSE and the intermediate blocks of a chain (one logical command) do not count.
+        # The card nonce of INTERNAL AUTHENTICATE is valid for the next command only, whatever happens to
+        # it (an APDU shorter than 2 bytes included); GET RESPONSE and the intermediate blocks of a chain
+        # (one logical command) do not count.
         challenge = None
         if len(raw) < 2 or not (raw[0] & c.CLA_CHAINING_BIT or raw[1] == c.INS_GET_RESPONSE):
             challenge, self._s.challenge = self._s.challenge, None
@@ -217,7 +227,6 @@ class ReferenceCard:
             c.INS_VERIFY: self._verify,
             c.INS_CHANGE_REFERENCE_DATA: self._change_pin,
             c.INS_RESET_RETRY_COUNTER: self._reset_retry_counter,
-            c.INS_GET_CHALLENGE: self._get_challenge,
             c.INS_INTERNAL_AUTHENTICATE: self._internal_authenticate,
             c.INS_GENERATE_KEY: self._generate_key,
             c.INS_DEBIT: self._debit,
@@ -345,6 +354,9 @@ class ReferenceCard:
         elif tag == c.DO_PERSONAL_DATA:
             _require(0 < len(data) <= 128, c.SW.WRONG_LENGTH)
             self._commit(replace(st, personal_data=data))
+        elif tag == c.DO_HOLDER_REF:
+            _require(len(data) == c.HOLDER_REF_LEN, c.SW.WRONG_LENGTH)
+            self._commit(replace(st, holder_ref=data, holder_tries=c.HOLDER_CHECK_MAX_TRIES))
         elif tag == c.DO_ISSUER_KEYS:
             inner = self._parse(parse_single_or_error(data, c.TAG_ISSUER_KEY))
             kid = require_or_error(inner, c.TAG_KEY_ID)
@@ -387,7 +399,16 @@ class ReferenceCard:
             raise CardError(c.sw_pin_tries(st.pin_tries - 1))
         self._commit(replace(self._state, pin_tries=c.PIN_MAX_TRIES))
 
-    def _verify(self, cmd: CommandApdu, _ch: bytes | None) -> bytes:
+    def _open(self, ins: int, nonce: bytes | None, envelope: bytes, plaintext_len: int) -> bytes:
+        """Open a PIN envelope bound to this command and card nonce (§6.14); any defect → 6A80."""
+        _require(nonce is not None, c.SW.CONDITIONS_NOT_SATISFIED)
+        assert nonce is not None
+        try:
+            return open_envelope(self._signing_key(), ins, self._state.serial, nonce, envelope, plaintext_len)
+        except EnvelopeError:
+            raise CardError(c.SW.WRONG_DATA) from None
+
+    def _verify(self, cmd: CommandApdu, nonce: bytes | None) -> bytes:
         self._in_state(L.OPERATIONAL)
         _require(cmd.p1 == 0x00, c.SW.INCORRECT_P1P2)
         _require(cmd.p2 == c.PIN_REFERENCE, c.SW.DATA_NOT_FOUND)
@@ -398,15 +419,15 @@ class ReferenceCard:
             if self._s.pin_verified:
                 return b""
             raise CardError(c.sw_pin_tries(st.pin_tries))
-        _require(len(cmd.data) == c.PIN_BLOCK_LEN, c.SW.WRONG_LENGTH)
-        _require(is_valid_pin_block(cmd.data), c.SW.WRONG_DATA)
-        self._check_pin(cmd.data)
+        block = self._open(c.INS_VERIFY, nonce, cmd.data, c.PIN_BLOCK_LEN)
+        _require(is_valid_pin_block(block), c.SW.WRONG_DATA)
+        self._check_pin(block)
         self._s.pin_verified = True
         return b""
 
-    def _change_pin(self, cmd: CommandApdu, _ch: bytes | None) -> bytes:
+    def _change_pin(self, cmd: CommandApdu, nonce: bytes | None) -> bytes:
         _require(cmd.p2 == c.PIN_REFERENCE, c.SW.DATA_NOT_FOUND)
-        if cmd.p1 == 0x01:  # personalisation: set the initial PIN
+        if cmd.p1 == 0x01:  # personalisation: set the initial PIN (in the issuance facility, plain)
             self._in_state(L.PERSONALISATION)
             _require(len(cmd.data) == c.PIN_BLOCK_LEN, c.SW.WRONG_LENGTH)
             _require(is_valid_pin_block(cmd.data), c.SW.WRONG_DATA)
@@ -414,25 +435,25 @@ class ReferenceCard:
             return b""
         _require(cmd.p1 == 0x00, c.SW.INCORRECT_P1P2)
         self._in_state(L.OPERATIONAL)
-        _require(len(cmd.data) == 2 * c.PIN_BLOCK_LEN, c.SW.WRONG_LENGTH)
-        old, new = cmd.data[: c.PIN_BLOCK_LEN], cmd.data[c.PIN_BLOCK_LEN :]
+        blocks = self._open(c.INS_CHANGE_REFERENCE_DATA, nonce, cmd.data, 2 * c.PIN_BLOCK_LEN)
+        old, new = blocks[: c.PIN_BLOCK_LEN], blocks[c.PIN_BLOCK_LEN :]
         _require(is_valid_pin_block(old) and is_valid_pin_block(new), c.SW.WRONG_DATA)
         self._check_pin(old)
         self._commit(replace(self._state, pin_block=new, pin_tries=c.PIN_MAX_TRIES))
         self._s.pin_verified = False  # a DEBIT needs a VERIFY with the new PIN
         return b""
 
-    def _reset_retry_counter(self, cmd: CommandApdu, challenge: bytes | None) -> bytes:
+    def _reset_retry_counter(self, cmd: CommandApdu, nonce: bytes | None) -> bytes:
         self._in_state(L.OPERATIONAL)
         _require(cmd.p1 == 0x00, c.SW.INCORRECT_P1P2)
         _require(cmd.p2 == c.PIN_REFERENCE, c.SW.DATA_NOT_FOUND)
-        _require(challenge is not None, c.SW.CONDITIONS_NOT_SATISFIED)
-        assert challenge is not None
+        _require(nonce is not None, c.SW.CONDITIONS_NOT_SATISFIED)
+        assert nonce is not None
         top = self._parse(cmd.data)
         cert = self._parse(require_or_error(top, c.TAG_TERMINAL_CERT))
-        new_pin = require_or_error(top, c.TAG_NEW_PIN)
+        envelope = require_or_error(top, c.TAG_PIN_ENVELOPE)
         terminal_sig = require_or_error(top, c.TAG_SIGNATURE)
-        _require(is_valid_pin_block(new_pin), c.SW.WRONG_DATA)
+        _require(len(envelope) == envelope_len(RESET_PLAINTEXT_LEN), c.SW.WRONG_DATA)
         try:
             body = TerminalCertBody.decode(require_or_error(cert, c.TAG_TERMINAL_CERT_BODY))
         except RecordError:
@@ -444,21 +465,28 @@ class ReferenceCard:
         )
         _require(bool(body.roles & c.TerminalRole.PIN_RESET), c.SW.SECURITY_STATUS_NOT_SATISFIED)
         _require(body.valid_until >= self._state.last_terminal_time, c.SW.AUTHENTICATION_FAILED)
-        message = pin_reset_message(self._state.serial, challenge, new_pin)
+        card_key = _compressed(self._state.private_scalar)
+        message = pin_reset_message(self._state.serial, nonce, card_key, envelope)
         _require(_verify_der(body.public_key, terminal_sig, message), c.SW.AUTHENTICATION_FAILED)
-        self._commit(replace(self._state, pin_block=new_pin, pin_tries=c.PIN_MAX_TRIES))
+        plain = self._open(c.INS_RESET_RETRY_COUNTER, nonce, envelope, RESET_PLAINTEXT_LEN)
+        new_pin, claimed_holder = plain[: c.PIN_BLOCK_LEN], plain[c.PIN_BLOCK_LEN :]
+        _require(is_valid_pin_block(new_pin), c.SW.WRONG_DATA)
+        st = self._state
+        _require(st.holder_tries > 0, c.SW.PIN_BLOCKED)  # the holder check is blocked
+        self._commit(replace(st, holder_tries=st.holder_tries - 1))  # before comparing (tear-safe)
+        _require(hmac.compare_digest(claimed_holder, st.holder_ref), c.SW.HOLDER_MISMATCH)
+        self._commit(
+            replace(
+                self._state,
+                pin_block=new_pin,
+                pin_tries=c.PIN_MAX_TRIES,
+                holder_tries=c.HOLDER_CHECK_MAX_TRIES,
+            )
+        )
         self._s.pin_verified = False
         return b""
 
     # -- authentication --------------------------------------------------------------------------
-    def _get_challenge(self, cmd: CommandApdu, _ch: bytes | None) -> bytes:
-        self._in_state(L.OPERATIONAL)
-        self._no_data(cmd)
-        _require(cmd.p1 == 0 and cmd.p2 == 0, c.SW.INCORRECT_P1P2)
-        _require(cmd.le == c.CHALLENGE_LEN, c.SW.WRONG_LENGTH)
-        self._s.challenge = self.rng(c.CHALLENGE_LEN)
-        return self._s.challenge
-
     def auth_body(self) -> AuthBody:
         st = self._state
         balances = tuple(
@@ -471,8 +499,15 @@ class ReferenceCard:
         _require(cmd.p1 == 0 and cmd.p2 == 0, c.SW.INCORRECT_P1P2)
         _require(len(cmd.data) == c.CHALLENGE_LEN, c.SW.WRONG_LENGTH)
         body = self.auth_body()
-        signature = self._sign(body.signed_message(cmd.data))
-        return tlv(c.TAG_SIGNED_AUTH, tlv(c.TAG_AUTH_BODY, body.encode()) + tlv(c.TAG_SIGNATURE, signature))
+        card_nonce = self.rng(c.CARD_NONCE_LEN)
+        signature = self._sign(body.signed_message(cmd.data, card_nonce))
+        self._s.challenge = card_nonce  # for the next command only (§5.1.3 step 0)
+        return tlv(
+            c.TAG_SIGNED_AUTH,
+            tlv(c.TAG_AUTH_BODY, body.encode())
+            + tlv(c.TAG_CARD_NONCE, card_nonce)
+            + tlv(c.TAG_SIGNATURE, signature),
+        )
 
     # -- DEBIT / READ LOG ------------------------------------------------------------------------
     DEBIT_DATA_LEN = 1 + 4 + c.TERMINAL_ID_LEN + c.NONCE_LEN + 4 + 4  # 29
@@ -577,7 +612,9 @@ class ReferenceCard:
         if st.life_cycle == L.PERSONALISATION:
             _require(target == L.OPERATIONAL, c.SW.CONDITIONS_NOT_SATISFIED)
             self._no_data(cmd)
-            complete = all((st.serial, st.private_scalar, st.credential, st.pin_block, st.issuer_keys))
+            complete = all(
+                (st.serial, st.private_scalar, st.credential, st.pin_block, st.issuer_keys, st.holder_ref)
+            )
             _require(complete, c.SW.CONDITIONS_NOT_SATISFIED)
             self._commit(replace(st, life_cycle=L.OPERATIONAL))
             return b""
@@ -598,7 +635,9 @@ class ReferenceCard:
             body.signed_message(),
         )
         _require(body.status_seq > st.status_seq, c.SW.SEQUENCE_NOT_NEWER)
-        self._commit(replace(st, life_cycle=target, status_seq=body.status_seq))
+        # an issuer-signed unblock also restores the holder-check tries of RESET RETRY COUNTER (§5.15)
+        holder_tries = c.HOLDER_CHECK_MAX_TRIES if target == L.OPERATIONAL else st.holder_tries
+        self._commit(replace(st, life_cycle=target, status_seq=body.status_seq, holder_tries=holder_tries))
         self._s.pin_verified = False
         return b""
 

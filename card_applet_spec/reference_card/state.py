@@ -59,6 +59,8 @@ class CardState:
     issuer_keys: tuple[tuple[bytes, bytes], ...] = ()  # (kid, SEC1 uncompressed point)
     pin_block: bytes = b""
     pin_tries: int = c.PIN_MAX_TRIES
+    holder_ref: bytes = b""  # write-only DO DF28: checked by RESET RETRY COUNTER, never read out
+    holder_tries: int = c.HOLDER_CHECK_MAX_TRIES
     tx_counter: int = 0
     status_seq: int = 0
     last_terminal_time: int = 0
@@ -91,6 +93,8 @@ def state_to_bytes(state: CardState) -> bytes:
         "issuer_keys": [list(k) for k in state.issuer_keys],
         "pin_block": state.pin_block,
         "pin_tries": state.pin_tries,
+        "holder_ref": state.holder_ref,
+        "holder_tries": state.holder_tries,
         "tx_counter": state.tx_counter,
         "status_seq": state.status_seq,
         "last_terminal_time": state.last_terminal_time,
@@ -115,6 +119,8 @@ def state_from_bytes(raw: bytes) -> CardState:
             issuer_keys=tuple((k[0], k[1]) for k in d["issuer_keys"]),
             pin_block=d["pin_block"],
             pin_tries=d["pin_tries"],
+            holder_ref=d.get("holder_ref", b""),
+            holder_tries=d.get("holder_tries", c.HOLDER_CHECK_MAX_TRIES),
             tx_counter=d["tx_counter"],
             status_seq=d["status_seq"],
             last_terminal_time=d["last_terminal_time"],
@@ -122,7 +128,7 @@ def state_from_bytes(raw: bytes) -> CardState:
             log=tuple(LogEntry(e[0], e[1]) for e in d["log"]),
             extra=dict(d.get("extra", {})),
         )
-    except (cbor2.CBORDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
+    except (cbor2.CBORDecodeError, KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
         raise StateFileError(f"card file unreadable: {exc}") from exc
 
 

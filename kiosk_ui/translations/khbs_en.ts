@@ -863,12 +863,35 @@
         <translation>Unblock and change the PIN</translation>
     </message>
     <message>
+        <source>NIK tidak cocok dengan kartu ini. Periksa e-KTP dan ketik ulang NIK-nya.</source>
+        <extracomment>What the reset screen says when the card refuses the reset (context &quot;Reset&quot;).</extracomment>
+        <translation>The NIK does not match this card. Check the e-KTP and type the NIK again.</translation>
+    </message>
+    <message>
+        <source>Terlalu banyak NIK salah: PIN kartu ini hanya bisa dibuka oleh kantor penerbit.</source>
+        <translation>Too many wrong NIKs: only the issuing office can unblock this card&apos;s PIN now.</translation>
+    </message>
+    <message>
+        <source>Kartu di pembaca bukan kartu yang diperiksa. Tempelkan kartu warga lagi.</source>
+        <translation>The card in the reader is not the card that was checked. Tap the citizen&apos;s card again.</translation>
+    </message>
+    <message>
         <source>1. Minta e-KTP warga.
 2. Cocokkan nama, foto dan NIK di e-KTP dengan kartu ini.
-3. Warga memilih PIN baru sendiri di layar (4 sampai 8 angka). Petugas tidak boleh melihatnya.</source>
-        <translation>1. Ask for the holder&apos;s e-KTP.
-2. Compare the name, photo and NIK on the e-KTP with this card.
-3. The holder chooses a new PIN on the screen (4 to 8 digits). The clerk must not look.</translation>
+3. Ketik NIK dari e-KTP: kartu memeriksanya sendiri.
+4. Warga memilih PIN baru sendiri di layar (4 sampai 8 angka). Petugas tidak boleh melihatnya.</source>
+        <translation>1. Ask for the citizen&apos;s e-KTP.
+2. Check that the name, photo and NIK on the e-KTP match this card.
+3. Type the NIK from the e-KTP: the card checks it itself.
+4. The citizen chooses a new PIN on the screen (4 to 8 digits). The clerk must not see it.</translation>
+    </message>
+    <message>
+        <source>NIK di e-KTP (16 angka)</source>
+        <translation>NIK on the e-KTP (16 digits)</translation>
+    </message>
+    <message>
+        <source>Ketik 16 angka NIK</source>
+        <translation>Type the 16-digit NIK</translation>
     </message>
     <message>
         <source>e-KTP sudah saya periksa dan cocok dengan pemegang kartu</source>

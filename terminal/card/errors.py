@@ -21,6 +21,8 @@ class CardRefusal(enum.Enum):
 
     WRONG_PIN = "wrong_pin"  # 63Cx
     PIN_BLOCKED = "pin_blocked"  # 6983
+    HOLDER_MISMATCH = "holder_mismatch"  # 6984: PIN reset, the NIK typed does not match the card's holder
+    HOLDER_CHECK_BLOCKED = "holder_check_blocked"  # 6983 to RESET RETRY COUNTER: no holder-check tries
     PIN_REQUIRED = "pin_required"  # 6982
     WRONG_STATE = "wrong_state"  # 6985 (life cycle, exhausted counter)
     NOT_SELECTED = "not_selected"  # 6986
@@ -63,6 +65,21 @@ class PinBlockedError(ApduError):
 
     def __init__(self, sw: int = SW.PIN_BLOCKED) -> None:
         super().__init__(sw, "PIN blocked")
+
+
+class HolderMismatchError(ApduError):
+    """PIN reset refused: the holder reference (from the NIK the clerk typed) is not the card's (6984)."""
+
+    refusal = CardRefusal.HOLDER_MISMATCH
+
+
+class HolderCheckBlockedError(ApduError):
+    """PIN reset refused: the card's holder-check tries are used up (6983 to RESET RETRY COUNTER)."""
+
+    refusal = CardRefusal.HOLDER_CHECK_BLOCKED
+
+    def __init__(self, sw: int = SW.PIN_BLOCKED) -> None:
+        super().__init__(sw, "holder check blocked on this card")
 
 
 class PinRequiredError(ApduError):
@@ -162,6 +179,7 @@ class UnknownStatusError(ApduError):
 _BY_SW: dict[int, tuple[type[ApduError], str]] = {
     SW.SECURITY_STATUS_NOT_SATISFIED: (PinRequiredError, "PIN verification required"),
     SW.CONDITIONS_NOT_SATISFIED: (WrongStateError, "not allowed in the card's current state"),
+    SW.HOLDER_MISMATCH: (HolderMismatchError, "holder reference does not match the card"),
     SW.COMMAND_NOT_ALLOWED: (NotSelectedError, "application not selected"),
     SW.FILE_NOT_FOUND: (ApplicationNotFoundError, "KHBS application not found"),
     SW.DATA_NOT_FOUND: (DataNotFoundError, "referenced data not found"),
@@ -261,6 +279,8 @@ __all__ = [
     "DebitRefusal",
     "DebitRefused",
     "GrantNotValidNowError",
+    "HolderCheckBlockedError",
+    "HolderMismatchError",
     "IncorrectParametersError",
     "InsufficientBalanceError",
     "InvalidPinError",

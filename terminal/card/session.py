@@ -7,13 +7,17 @@ Signatures are *parsed* here and *verified* by ``terminal.verify``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import cbor2
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
 from card_applet_spec.apdu import CommandApdu
+from card_applet_spec.credential import CredentialError, decode_credential
+from card_applet_spec.pin_envelope import seal
 from card_applet_spec.records import (
     AuthBody,
     GrantBody,
@@ -25,7 +29,14 @@ from card_applet_spec.records import (
 )
 from card_applet_spec.tlv import TlvError, iter_tlv, parse_single, parse_tlv, require, tlv
 from terminal.card.connection import Connection
-from terminal.card.errors import InvalidPinError, MalformedResponseError, PinBlockedError, error_for_sw
+from terminal.card.errors import (
+    CardSessionError,
+    HolderCheckBlockedError,
+    InvalidPinError,
+    MalformedResponseError,
+    PinBlockedError,
+    error_for_sw,
+)
 from terminal.card.protocol import open_protocol
 
 
@@ -40,15 +51,16 @@ class AppInfo:
 
 @dataclass(frozen=True)
 class SignedAuth:
-    """The card's signed answer to INTERNAL AUTHENTICATE."""
+    """The card's signed answer to INTERNAL AUTHENTICATE (SPEC.md §5.11)."""
 
     body: AuthBody
     body_bytes: bytes
     signature: bytes  # DER
-    challenge: bytes
+    challenge: bytes  # the terminal's
+    card_nonce: bytes  # the card's: valid for the next command only (VERIFY, RESET RETRY COUNTER, ...)
 
     def signed_message(self) -> bytes:
-        return c.DOMAIN_AUTH + self.challenge + self.body_bytes
+        return c.DOMAIN_AUTH + self.challenge + self.card_nonce + self.body_bytes
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,12 @@ class PersonalData:
     birth_date: str
     sex: str
     kk_number: str
+    holder_salt: bytes | None = None  # schema 2: the salt of the credential's holder commitment
+
+
+class StaleAuthenticationError(CardSessionError):
+    """A PIN reset needs the card nonce of the INTERNAL AUTHENTICATE answer it is bound to, and that
+    answer must be the card's answer to the command right before: authenticate again."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +142,10 @@ class KhbsSession:
         self.connection = connection
         self._protocol, self._transport = open_protocol(connection)
         self.info: AppInfo | None = None
+        #: the answer of the last command if it was INTERNAL AUTHENTICATE: its card nonce is still fresh
+        self._fresh: SignedAuth | None = None
+        #: the card key of the credential read in this card session (cleared by SELECT)
+        self._credential_key: bytes | None = None
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
@@ -137,6 +159,7 @@ class KhbsSession:
     def _send(
         self, cla: int, ins: int, p1: int = 0, p2: int = 0, data: bytes = b"", le: int | None = None
     ) -> bytes:
+        self._fresh = None  # any command spends the card nonce (SPEC.md §5.1.3 step 0)
         response, sw = self._protocol.process(CommandApdu(cla, ins, p1, p2, data, le))
         if sw != c.SW.OK:
             raise error_for_sw(sw)
@@ -147,6 +170,7 @@ class KhbsSession:
 
     # -- selection and reading -----------------------------------------------------------------
     def select(self) -> AppInfo:
+        self._credential_key = None
         fci = self._send(c.CLA_ISO, c.INS_SELECT, c.SELECT_BY_NAME, 0x00, c.AID, le=256)
         try:
             outer = parse_tlv(parse_single(fci, c.TAG_FCI))
@@ -167,7 +191,12 @@ class KhbsSession:
         return self.info
 
     def read_credential(self) -> bytes:
-        return self._get_data(c.DO_CREDENTIAL)
+        raw = self._get_data(c.DO_CREDENTIAL)
+        try:
+            self._credential_key = decode_credential(raw).claims.card_key
+        except CredentialError:
+            self._credential_key = None  # the verifier says why; no PIN is ever enciphered to it
+        return raw
 
     def read_serial(self) -> bytes:
         return self._get_data(c.DO_CARD_SERIAL)
@@ -202,18 +231,8 @@ class KhbsSession:
         return out
 
     def read_personal_data(self) -> PersonalData:
-        """The PIN-protected personal data object (verify the PIN first)."""
-        raw = self._get_data(c.DO_PERSONAL_DATA)
-        try:
-            d = cbor2.loads(raw)
-            return PersonalData(
-                nik=str(d[c.PersonalField.NIK]),
-                birth_date=str(d[c.PersonalField.BIRTH_DATE]),
-                sex=str(d[c.PersonalField.SEX]),
-                kk_number=str(d.get(c.PersonalField.KK_NUMBER, "")),
-            )
-        except (cbor2.CBORDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise _parsing("personal data")(exc) from exc
+        """The PIN-protected personal data object (verify the PIN first); strictly parsed (§6.12)."""
+        return parse_personal_data(self._get_data(c.DO_PERSONAL_DATA))
 
     # -- authentication ------------------------------------------------------------------------
     def authenticate(self, challenge: bytes) -> SignedAuth:
@@ -223,17 +242,36 @@ class KhbsSession:
         try:
             objects = parse_tlv(parse_single(response, c.TAG_SIGNED_AUTH))
             body_bytes = require(objects, c.TAG_AUTH_BODY)
-            return SignedAuth(
-                AuthBody.decode(body_bytes), body_bytes, require(objects, c.TAG_SIGNATURE), challenge
+            nonce = require(objects, c.TAG_CARD_NONCE)
+            if len(nonce) != c.CARD_NONCE_LEN:
+                raise MalformedResponseError("card nonce of the wrong length")
+            auth = SignedAuth(
+                AuthBody.decode(body_bytes), body_bytes, require(objects, c.TAG_SIGNATURE), challenge, nonce
             )
         except (TlvError, RecordError) as exc:
             raise _parsing("authentication answer")(exc) from exc
+        self._fresh = auth
+        return auth
 
-    def get_challenge(self) -> bytes:
-        challenge = self._send(c.CLA_ISO, c.INS_GET_CHALLENGE, 0, 0, le=c.CHALLENGE_LEN)
-        if len(challenge) != c.CHALLENGE_LEN:
-            raise MalformedResponseError("challenge of the wrong length")
-        return challenge
+    @property
+    def fresh_auth(self) -> SignedAuth | None:
+        """The last command's INTERNAL AUTHENTICATE answer, while its card nonce is unspent."""
+        return self._fresh
+
+    def _nonce_and_key(self, card_key: bytes | None) -> tuple[SignedAuth, bytes]:
+        """A fresh card nonce (INTERNAL AUTHENTICATE now unless the last command was one) and the card key.
+
+        The key MUST be the one of a credential the terminal verified; by default the credential read
+        in this card session (the bytes the verifier checked). Without one, the credential is read now.
+        """
+        if card_key is None:
+            if self._credential_key is None:
+                self.read_credential()
+            if self._credential_key is None:
+                raise MalformedResponseError("the card's credential does not decode: no key to encipher to")
+            card_key = self._credential_key
+        auth = self._fresh if self._fresh is not None else self.authenticate(os.urandom(c.CHALLENGE_LEN))
+        return auth, card_key
 
     # -- PIN -----------------------------------------------------------------------------------
     def pin_status(self) -> PinStatus:
@@ -246,22 +284,70 @@ class KhbsSession:
             return PinStatus(False, 0)
         return PinStatus(True, c.PIN_MAX_TRIES)
 
-    def verify_pin(self, pin: str) -> None:
-        self._send(c.CLA_ISO, c.INS_VERIFY, 0x00, c.PIN_REFERENCE, pin_block(pin))
+    def verify_pin(
+        self, pin: str, card_key: bytes | None = None, *, ephemeral: ec.EllipticCurvePrivateKey | None = None
+    ) -> None:
+        """VERIFY with the PIN block enciphered to ``card_key`` and the card nonce (SPEC.md §5.7)."""
+        block = pin_block(pin)
+        auth, key = self._nonce_and_key(card_key)
+        envelope = seal(key, c.INS_VERIFY, auth.body.card_serial, auth.card_nonce, block, ephemeral=ephemeral)
+        self._send(c.CLA_ISO, c.INS_VERIFY, 0x00, c.PIN_REFERENCE, envelope)
 
-    def change_pin(self, old: str, new: str) -> None:
-        self._send(
-            c.CLA_ISO, c.INS_CHANGE_REFERENCE_DATA, 0x00, c.PIN_REFERENCE, pin_block(old) + pin_block(new)
+    def change_pin(
+        self,
+        old: str,
+        new: str,
+        card_key: bytes | None = None,
+        *,
+        ephemeral: ec.EllipticCurvePrivateKey | None = None,
+    ) -> None:
+        blocks = pin_block(old) + pin_block(new)
+        auth, key = self._nonce_and_key(card_key)
+        envelope = seal(
+            key,
+            c.INS_CHANGE_REFERENCE_DATA,
+            auth.body.card_serial,
+            auth.card_nonce,
+            blocks,
+            ephemeral=ephemeral,
         )
+        self._send(c.CLA_ISO, c.INS_CHANGE_REFERENCE_DATA, 0x00, c.PIN_REFERENCE, envelope)
 
-    def reset_pin(self, cert: TerminalCert, sign: Callable[[bytes], bytes], new_pin: str) -> None:
-        """Issuer-authorised PIN reset by a certified counter terminal; ``sign`` returns a DER signature."""
-        serial = self.read_serial()
-        block = pin_block(new_pin)
-        challenge = self.get_challenge()
-        signature = sign(pin_reset_message(serial, challenge, block))
-        data = cert.encode() + tlv(c.TAG_NEW_PIN, block) + tlv(c.TAG_SIGNATURE, signature)
-        self._send(c.CLA_ISO, c.INS_RESET_RETRY_COUNTER, 0x00, c.PIN_REFERENCE, data)
+    def reset_pin(
+        self,
+        cert: TerminalCert,
+        sign: Callable[[bytes], bytes],
+        new_pin: str,
+        *,
+        auth: SignedAuth,
+        card_key: bytes,
+        holder_reference: bytes,
+        ephemeral: ec.EllipticCurvePrivateKey | None = None,
+    ) -> None:
+        """Issuer-authorised PIN reset by a certified counter terminal (SPEC.md §5.9, §9.5).
+
+        ``auth`` is the INTERNAL AUTHENTICATE answer the terminal has verified with ``card_key`` (the key
+        of the credential it checked); it must be the answer to the command right before, so the reset
+        consumes its card nonce. ``holder_reference`` is holder_ref(NIK typed by the clerk, serial).
+        ``sign`` returns a DER signature with the certified key.
+        """
+        if self._fresh is None or self._fresh != auth:
+            raise StaleAuthenticationError(
+                "the reset must directly follow the verified INTERNAL AUTHENTICATE"
+            )
+        if len(holder_reference) != c.HOLDER_REF_LEN:
+            raise ValueError(f"holder reference must be {c.HOLDER_REF_LEN} bytes")
+        serial = auth.body.card_serial
+        plaintext = pin_block(new_pin) + holder_reference
+        envelope = seal(
+            card_key, c.INS_RESET_RETRY_COUNTER, serial, auth.card_nonce, plaintext, ephemeral=ephemeral
+        )
+        signature = sign(pin_reset_message(serial, auth.card_nonce, card_key, envelope))
+        data = cert.encode() + tlv(c.TAG_PIN_ENVELOPE, envelope) + tlv(c.TAG_SIGNATURE, signature)
+        try:
+            self._send(c.CLA_ISO, c.INS_RESET_RETRY_COUNTER, 0x00, c.PIN_REFERENCE, data)
+        except PinBlockedError as err:  # 6983 here: the holder check, not the PIN (which may be blocked)
+            raise HolderCheckBlockedError(err.sw) from None
 
     # -- transactions --------------------------------------------------------------------------
     def debit(
@@ -337,3 +423,36 @@ class KhbsSession:
 
     def activate(self) -> None:
         self._send(c.CLA_PROPRIETARY, c.INS_SET_STATUS, c.LifeCycle.OPERATIONAL, 0)
+
+
+def _text(d: Mapping[object, object], key: int, what: str) -> str:
+    value = d.get(key)
+    if not isinstance(value, str):
+        raise MalformedResponseError(f"personal data: {what} is not text")
+    return value
+
+
+def parse_personal_data(raw: bytes) -> PersonalData:
+    """Parse DF26 strictly (SPEC.md §6.12): typed errors only, whatever the card sends."""
+    try:
+        d = cbor2.loads(raw)
+    except Exception as exc:  # cbor2 raises assorted types on hostile input: all mean "malformed"
+        raise _parsing("personal data")(exc) from exc
+    if not isinstance(d, Mapping):
+        raise MalformedResponseError("personal data is not a CBOR map")
+    nik = _text(d, c.PersonalField.NIK, "NIK")
+    if len(nik) != 16 or not nik.isascii() or not nik.isdigit():
+        raise MalformedResponseError("personal data: NIK is not 16 ASCII digits")
+    kk = d.get(c.PersonalField.KK_NUMBER, "")
+    if not isinstance(kk, str) or (kk and (len(kk) != 16 or not kk.isascii() or not kk.isdigit())):
+        raise MalformedResponseError("personal data: KK number is not 16 ASCII digits")
+    salt = d.get(c.PersonalField.HOLDER_SALT)
+    if salt is not None and (not isinstance(salt, bytes) or len(salt) != c.HOLDER_SALT_LEN):
+        raise MalformedResponseError(f"personal data: holder salt is not {c.HOLDER_SALT_LEN} bytes")
+    return PersonalData(
+        nik=nik,
+        birth_date=_text(d, c.PersonalField.BIRTH_DATE, "birth date"),
+        sex=_text(d, c.PersonalField.SEX, "sex"),
+        kk_number=kk,
+        holder_salt=salt,
+    )

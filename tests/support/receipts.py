@@ -72,7 +72,7 @@ def make_card(
     claims = Claims(
         card_serial=serial,
         status_index=1234,
-        holder_ref=bytes(range(16)),
+        holder_commit=bytes(range(16)),
         name=name,
         region=int(nik_masked[:4]),
         card_key=compressed_point(card_key.public_key()),

@@ -305,6 +305,19 @@ def test_pin_unblock_after_ektp_check(
     wait_screen(counter, "reset")
     assert not counter.findChild(QPushButton, "reset_next").isEnabled()  # e-KTP not checked yet
     counter.findChild(QCheckBox, "ektp_checked").setChecked(True)
+    assert not counter.findChild(QPushButton, "reset_next").isEnabled()  # no NIK typed yet
+    nik = counter.findChild(QLineEdit, "reset_nik")
+    nik.setText("6202016309880003")  # the clerk mistypes the last digit: the card itself refuses it
+    click(qtbot, counter, "reset_next")
+    wait_screen(counter, "pin")
+    enter_pin(qtbot, counter, "2468")
+    qtbot.waitUntil(lambda: "sekali lagi" in counter.pin.title.text())
+    enter_pin(qtbot, counter, "2468")
+    wait_screen(counter, "reset")
+    assert "NIK tidak cocok" in counter.findChild(QLabel, "reset_problem").text()
+    assert maria.state.pin_tries == 0 and maria.state.holder_tries == c.HOLDER_CHECK_MAX_TRIES - 1
+    nik.setText("6202016309880002")  # as on Maria's e-KTP
+    counter.findChild(QCheckBox, "ektp_checked").setChecked(True)
     click(qtbot, counter, "reset_next")
     wait_screen(counter, "pin")
     enter_pin(qtbot, counter, "2468")
