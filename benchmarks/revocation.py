@@ -23,6 +23,7 @@ from card_applet_spec.issuer import key_from_seed
 from terminal.db import make_engine
 from terminal.revocation import RevocationCache
 from terminal.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, verify_snapshot
+from terminal.trust import StatusKeyRing
 
 LIST_ID = "ID-62/khbs/status/1"
 ISSUED_AT = 1_798_761_600  # 2027-01-01T00:00:00Z
@@ -62,15 +63,15 @@ def main() -> None:
         # --- terminal: verify + store, on a fresh database each run ----------------------------
         apply_runs: list[float] = []
         for run in range(args.runs):
-            cache = RevocationCache(make_engine(Path(tmp) / f"apply{run}.db"))
+            cache = RevocationCache(make_engine(Path(tmp) / f"apply{run}.db"), StatusKeyRing.of(public))
             t0 = time.perf_counter()
-            cache.apply_snapshot(snapshot, public, fetched_at=ISSUED_AT + 60)
+            cache.apply_snapshot(snapshot, fetched_at=ISSUED_AT + 60)
             apply_runs.append((time.perf_counter() - t0) * 1000)
         apply_ms = statistics.median(apply_runs)
 
         # --- restart: a new engine and cache on the last file; the first lookup loads lazily ----
         db_path = Path(tmp) / f"apply{args.runs - 1}.db"
-        cache = RevocationCache(make_engine(db_path))
+        cache = RevocationCache(make_engine(db_path), StatusKeyRing.of(public))
         t0 = time.perf_counter()
         cache.status(0)
         load_ms = (time.perf_counter() - t0) * 1000
@@ -104,7 +105,7 @@ def main() -> None:
             changes, 1, size=args.cards, issued_at=ISSUED_AT + 3600, list_id=LIST_ID, key=status_key
         )
         t0 = time.perf_counter()
-        cache.apply_delta(delta, public, fetched_at=ISSUED_AT + 3660)
+        cache.apply_delta(delta, fetched_at=ISSUED_AT + 3660)
         delta_apply_ms = (time.perf_counter() - t0) * 1000
         if any(cache.status(i) != s for i, s in changes.items()) or cache.seq != 2:
             raise SystemExit("delta not applied correctly")

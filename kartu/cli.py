@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify-receipt", help="verify a receipt's QR payload offline")
     verify.add_argument("payload", nargs="?", help="the QR text (KHBS1:...); default: read stdin")
+    verify.add_argument(
+        "--trust-list",
+        type=Path,
+        help="a trust list saved from GET /v1/public/trust-list (default: this terminal's)",
+    )
+    verify.add_argument("--anchor", type=Path, help="the root public key (PEM) to check --trust-list with")
     verify.add_argument("--json", action="store_true")
 
     sync = sub.add_parser("sync", help="one sync round with the central server")
@@ -381,8 +387,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 def cmd_verify_receipt(args: argparse.Namespace) -> int:
     from terminal.receipt_qr import QrPayloadError, verify_qr_payload
 
-    world = _world(args)
-    trust = world.trust.current()
+    trust = _receipt_trust(args)
     if trust is None:
         print("error: no trust list on this terminal", file=sys.stderr)
         return EXIT_DEVICE
@@ -421,6 +426,17 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _receipt_trust(args: argparse.Namespace) -> Any:
+    """The trust list to check a receipt with: ``--trust-list`` (from the public endpoint) verified with
+    ``--anchor`` (default: this terminal's installed root), else this terminal's own verified list."""
+    if args.trust_list is None:
+        return _world(args).trust.current()
+    from terminal.truststore import ANCHOR_FILE_NAME, TrustAnchor, load_trust_list_file
+
+    anchor = args.anchor or (args.data_dir or default_data_dir()) / ANCHOR_FILE_NAME
+    return load_trust_list_file(args.trust_list, TrustAnchor.load(anchor))
+
+
 def cmd_readers(args: argparse.Namespace) -> int:
     from drivers.pcsc import list_readers
 
@@ -435,12 +451,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from terminal.sync import SyncClient, Syncer, SyncStateStore
 
     world = _world(args)
-    from terminal.demo import ROOT
-
     term = world.terminal()
     syncer = Syncer(
         SyncClient(args.server, args.token),
-        root_key=ROOT.public_key(),
         trust=world.trust,
         revocation=world.revocation,
         ledger=term.ledger,

@@ -72,6 +72,10 @@ _BY_REASON: dict[Reason, Refusal] = {
     Reason.NO_REVOCATION_DATA: Refusal.DATA_TOO_OLD,
     Reason.REVOCATION_DATA_STALE: Refusal.DATA_TOO_OLD,
     Reason.STATUS_INDEX_OUT_OF_RANGE: Refusal.DATA_TOO_OLD,
+    Reason.TRUST_LIST_STALE: Refusal.DATA_TOO_OLD,
+    # the terminal's own stored data failed its check (damaged or planted): staff must re-sync it
+    Reason.TRUST_DATA_UNVERIFIED: Refusal.SYSTEM_ERROR,
+    Reason.STATUS_DATA_UNVERIFIED: Refusal.SYSTEM_ERROR,
     Reason.CLOCK_WRONG: Refusal.SYSTEM_ERROR,  # this terminal's clock, not the card: staff must fix it
 }
 
@@ -81,8 +85,9 @@ def refusal_for_tap(tap: TapResult) -> RefusalInfo | None:
     result = tap.result
     if result.verdict is Verdict.VALID:
         return None
-    if result.verdict is Verdict.UNKNOWN:
-        return RefusalInfo(Refusal.DATA_TOO_OLD, result.reason, result.data_age_s, result.detail)
+    if result.verdict is Verdict.UNKNOWN:  # never the card's fault: too-old data, or staff must act
+        kind = _BY_REASON.get(result.reason, Refusal.DATA_TOO_OLD) if result.reason else Refusal.DATA_TOO_OLD
+        return RefusalInfo(kind, result.reason, result.data_age_s, result.detail)
     kind = _BY_REASON.get(result.reason, Refusal.UNKNOWN_CARD) if result.reason else Refusal.UNKNOWN_CARD
     return RefusalInfo(kind, result.reason, result.data_age_s, result.detail)
 

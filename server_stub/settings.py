@@ -41,6 +41,9 @@ class Settings:
     terminal_cert_days: int = 365
     #: A terminal asking for status data older than this gets a fresh (empty) delta: the data's age.
     status_heartbeat_s: int = 3600
+    #: The trust list is re-signed (next version, fresh ``issued_at``) when its newest version is older
+    #: than this, so its age on a terminal says how long ago it last heard from the centre.
+    trust_heartbeat_s: int = 86_400
     #: The status list grows in blocks of this many indices (one empty delta per block, not per card).
     status_growth_block: int = 1024
     status_list_id: str = "KHBS-62"

@@ -1,11 +1,14 @@
 """The terminal's revocation cache (signed status-list snapshot + deltas in SQLite) and freshness policy.
 
 Storage — why signed blobs and not a folded list: the cache stores the raw signed snapshot and the raw
-signed deltas applied since it (each with the status-list key that verified it), plus one state row
-(list id, seq, issued_at, size, fetched_at). Applying a snapshot or a delta is ONE SQLite transaction
-(``BEGIN IMMEDIATE`` ... ``COMMIT``, WAL, ``synchronous=FULL``): a crash before COMMIT leaves the previous
-state, after COMMIT the new one. Keeping the signed bytes rather than folding deltas into an unsigned
-750 KB list means that
+signed deltas applied since it, plus one state row (list id, seq, issued_at, size, fetched_at). No key
+is stored: every blob is verified with the status-list keys of the verified trust list (picked by
+``kid``, honouring each key's signing window), at apply time and at every load, and again whenever the
+trust list's status-list keys change (a withdrawn key stops vouching for what it signed).
+
+Applying a snapshot or a delta is ONE SQLite transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, WAL,
+``synchronous=FULL``): a crash before COMMIT leaves the previous state, after COMMIT the new one.
+Keeping the signed bytes rather than folding deltas into an unsigned 750 KB list means that
 
 * a delta commit writes ~0.5 KB instead of rewriting the whole list (less fsync time and flash wear
   on the terminal's eMMC/SD card);
@@ -25,13 +28,13 @@ chain; a cache sees another writer's change at its next write or after :meth:`Re
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -44,8 +47,10 @@ from sqlalchemy import (
     String,
     Table,
     delete,
+    inspect,
     select,
 )
+from sqlalchemy.exc import DBAPIError
 
 from card_applet_spec.constants import Program
 from terminal.db import begin_immediate
@@ -54,10 +59,12 @@ from terminal.statuslist import (
     StatusDelta,
     StatusListError,
     StatusSnapshot,
-    verify_delta,
-    verify_snapshot,
+    open_delta,
+    open_snapshot,
 )
-from terminal.trust import SignedDataError, parse_point, sec1_point
+from terminal.trust import SignedDataError, StatusListKey
+
+log = logging.getLogger(__name__)
 
 
 class RevocationError(Exception):
@@ -93,6 +100,14 @@ class StatusStoreError(RevocationError):
     """The stored status data cannot be read back or does not verify: apply a fresh snapshot."""
 
 
+class StatusKeySource(Protocol):
+    """Port: the status-list keys of the verified trust list, read live (``terminal.truststore.TrustStore``;
+    ``terminal.trust.StatusKeyRing`` for tools and tests). May raise ``SignedDataError``."""
+
+    @property
+    def status_keys(self) -> tuple[StatusListKey, ...]: ...
+
+
 _SNAPSHOT = "snapshot"
 _DELTA = "delta"
 
@@ -114,7 +129,6 @@ _data_table = Table(
     Column("seq", Integer, primary_key=True, autoincrement=False),  # snapshot seq or delta to_seq
     Column("kind", String, nullable=False),
     Column("raw", LargeBinary, nullable=False),
-    Column("key_point", LargeBinary, nullable=False),
     CheckConstraint(f"kind IN ('{_SNAPSHOT}', '{_DELTA}')", name="revocation_data_kind"),
 )
 
@@ -135,6 +149,7 @@ class _State:
     size: int
     fetched_at: float
     bits: bytes
+    keys: tuple[StatusListKey, ...]  # the status-list keys it was verified with
 
     def meta(self) -> _Meta:
         return _Meta(self.list_id, self.seq, self.issued_at, self.size, self.fetched_at)
@@ -146,8 +161,10 @@ _STATUSES = tuple(CardStatus)
 class RevocationCache:
     """Card statuses from the newest signed status-list data this terminal has applied."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keys: StatusKeySource) -> None:
         self._engine = engine
+        self._keys = keys
+        _drop_legacy_tables(engine)
         _metadata.create_all(engine)
         self._state: _State | None = None
         self._loaded = False
@@ -208,20 +225,22 @@ class RevocationCache:
 
     # --- applying --------------------------------------------------------------------------------
 
-    def apply_snapshot(
-        self, raw: bytes, status_key: ec.EllipticCurvePublicKey, *, fetched_at: float | None = None
-    ) -> StatusSnapshot:
-        """Verify and store a snapshot; it replaces everything held.
+    def apply_snapshot(self, raw: bytes, *, fetched_at: float | None = None) -> StatusSnapshot:
+        """Verify (trust list's status-list keys) and store a snapshot; it replaces everything held.
 
-        Refused: forged or malformed (StatusListError); another list id or a smaller list
-        (StatusConflictError); an older seq, or a newer seq issued before the held data (StaleStatusError).
+        Refused: forged, malformed, or signed by a key outside its window (StatusListError); another
+        list id or a smaller list (StatusConflictError); an older seq, or a newer seq issued before the
+        held data (StaleStatusError).
         The same seq again is a no-op unless it was issued later (then it replaces the delta chain); its
         content must be identical (else StatusConflictError). A damaged store is repaired by a snapshot
         not older than its state row (by any snapshot if the state row itself is unreadable).
         """
-        snapshot = verify_snapshot(raw, status_key)
+        keys = self._status_keys()
+        snapshot = open_snapshot(raw, keys)
         when = time.time() if fetched_at is None else fetched_at
-        new = _State(snapshot.list_id, snapshot.seq, snapshot.issued_at, snapshot.size, when, snapshot.bits)
+        new = _State(
+            snapshot.list_id, snapshot.seq, snapshot.issued_at, snapshot.size, when, snapshot.bits, keys
+        )
         try:
             with begin_immediate(self._engine) as conn:
                 try:
@@ -238,7 +257,7 @@ class RevocationCache:
                         raise StatusConflictError(f"snapshot would shrink the list from {meta.size}")
                     if snapshot.seq == meta.seq:
                         try:
-                            held: _State | None = self._sync(conn, meta)
+                            held: _State | None = self._sync(conn, meta, keys)
                         except StatusStoreError:
                             held = None  # damaged store: a signed snapshot of the same seq repairs it
                         if held is not None:
@@ -249,11 +268,7 @@ class RevocationCache:
                     elif snapshot.issued_at < meta.issued_at:
                         raise StaleStatusError(f"snapshot seq {snapshot.seq} issued before the held data")
                 conn.execute(delete(_data_table))
-                conn.execute(
-                    _data_table.insert().values(
-                        seq=snapshot.seq, kind=_SNAPSHOT, raw=bytes(raw), key_point=sec1_point(status_key)
-                    )
-                )
+                conn.execute(_data_table.insert().values(seq=snapshot.seq, kind=_SNAPSHOT, raw=bytes(raw)))
                 conn.execute(delete(_state_table))
                 conn.execute(_state_table.insert().values(id=1, **new.meta()._asdict()))
         except BaseException as exc:
@@ -262,16 +277,16 @@ class RevocationCache:
         self._state, self._loaded = new, True
         return snapshot
 
-    def apply_delta(
-        self, raw: bytes, status_key: ec.EllipticCurvePublicKey, *, fetched_at: float | None = None
-    ) -> StatusDelta:
-        """Verify and apply the delta from the held seq to the next one.
+    def apply_delta(self, raw: bytes, *, fetched_at: float | None = None) -> StatusDelta:
+        """Verify (trust list's status-list keys) and apply the delta from the held seq to the next one.
 
-        Refused: forged or malformed (StatusListError); already applied or older (StaleStatusError);
+        Refused: forged, malformed, or signed by a key outside its window (StatusListError); already
+        applied or older (StaleStatusError);
         not starting at the held seq, or no snapshot yet (StatusGapError: fetch a snapshot); another
         list id or a smaller list (StatusConflictError); issued before the held data (StaleStatusError).
         """
-        delta = verify_delta(raw, status_key)
+        keys = self._status_keys()
+        delta = open_delta(raw, keys)
         when = time.time() if fetched_at is None else fetched_at
         try:
             with begin_immediate(self._engine) as conn:
@@ -291,15 +306,11 @@ class RevocationCache:
                     raise StaleStatusError(f"delta to seq {delta.to_seq} issued before the held data")
                 if delta.size < meta.size:
                     raise StatusConflictError(f"delta would shrink the list from {meta.size}")
-                held = self._sync(conn, meta)
+                held = self._sync(conn, meta, keys)
                 buf = bytearray(held.bits)
                 delta.apply_in_place(buf)
-                new = _State(delta.list_id, delta.to_seq, delta.issued_at, delta.size, when, bytes(buf))
-                conn.execute(
-                    _data_table.insert().values(
-                        seq=delta.to_seq, kind=_DELTA, raw=bytes(raw), key_point=sec1_point(status_key)
-                    )
-                )
+                new = _State(delta.list_id, delta.to_seq, delta.issued_at, delta.size, when, bytes(buf), keys)
+                conn.execute(_data_table.insert().values(seq=delta.to_seq, kind=_DELTA, raw=bytes(raw)))
                 conn.execute(
                     _state_table.update().where(_state_table.c.id == 1).values(**new.meta()._asdict())
                 )
@@ -310,13 +321,14 @@ class RevocationCache:
         return delta
 
     def refresh(self) -> None:
-        """Pick up data another process (a sync) stored since; cheap when nothing changed (one row read)."""
+        """Pick up data another process (a sync) stored since, and re-verify what is held when the trust
+        list's status-list keys changed; cheap when nothing changed (one row read)."""
         with self._engine.begin() as conn:
             meta = _read_meta(conn)
             if meta is None:
                 self._state, self._loaded = None, True
             else:
-                self._sync(conn, meta)
+                self._sync(conn, meta, self._status_keys())
 
     # --- internals -------------------------------------------------------------------------------
 
@@ -327,7 +339,7 @@ class RevocationCache:
                 if meta is None:
                     self._state, self._loaded = None, True
                 else:
-                    self._sync(conn, meta)
+                    self._sync(conn, meta, self._status_keys())
         return self._state
 
     def _require(self) -> _State:
@@ -336,13 +348,24 @@ class RevocationCache:
             raise NoStatusDataError("no status-list data on this terminal")
         return state
 
-    def _sync(self, conn: Connection, meta: _Meta) -> _State:
-        """The held state matching ``meta`` (the state row just read): memory if current, else the store."""
+    def _status_keys(self) -> tuple[StatusListKey, ...]:
+        """The verified trust list's status-list keys; StatusStoreError when there are none to trust."""
+        try:
+            keys = tuple(self._keys.status_keys)
+        except SignedDataError as exc:
+            raise StatusStoreError(f"no verified trust list to check status data with: {exc}") from exc
+        if not keys:
+            raise StatusStoreError("no verified trust list to check status data with")
+        return keys
+
+    def _sync(self, conn: Connection, meta: _Meta, keys: tuple[StatusListKey, ...]) -> _State:
+        """The held state matching ``meta`` (the state row just read) verified with ``keys``: memory if
+        current, else the store (re-verified)."""
         state = self._state
-        if self._loaded and state is not None and state.meta() == meta:
+        if self._loaded and state is not None and state.meta() == meta and state.keys == keys:
             return state
         self._state, self._loaded = None, False
-        state = _load(conn, meta)
+        state = _load(conn, meta, keys)
         self._state, self._loaded = state, True
         return state
 
@@ -359,9 +382,13 @@ def _check_list(meta: _Meta, list_id: str) -> None:
 
 def _read_meta(conn: Connection) -> _Meta | None:
     """The state row; None when there is none and no data either. StatusStoreError when damaged."""
-    row = conn.execute(select(_state_table)).first()
+    try:
+        row = conn.execute(select(_state_table)).first()
+        orphans = row is None and conn.execute(select(_data_table.c.seq).limit(1)).first() is not None
+    except DBAPIError as exc:  # e.g. bytes planted as TEXT that is not UTF-8
+        raise StatusStoreError("the stored state row is unreadable") from exc
     if row is None:
-        if conn.execute(select(_data_table.c.seq).limit(1)).first() is not None:
+        if orphans:
             raise StatusStoreError("status data stored without its state row")
         return None
     meta = _Meta(row.list_id, row.seq, row.issued_at, row.size, row.fetched_at)
@@ -374,19 +401,36 @@ def _read_meta(conn: Connection) -> _Meta | None:
     return meta
 
 
-def _load(conn: Connection, meta: _Meta) -> _State:
-    """Re-verify the stored snapshot and deltas and replay them; they must end exactly at ``meta``."""
-    rows = conn.execute(select(_data_table).order_by(_data_table.c.seq)).all()
+def _drop_legacy_tables(engine: Engine) -> None:
+    """Drop the old layout, which kept each blob's verification key next to it (the next sync or a
+    snapshot fills the cache again)."""
+    inspector = inspect(engine)
+    if inspector.has_table("revocation_data") and "key_point" in {
+        col["name"] for col in inspector.get_columns("revocation_data")
+    }:
+        log.warning("dropping the old revocation cache (it kept its own verification keys): sync again")
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE revocation_data")
+            conn.exec_driver_sql("DROP TABLE IF EXISTS revocation_state")
+
+
+def _load(conn: Connection, meta: _Meta, keys: tuple[StatusListKey, ...]) -> _State:
+    """Re-verify the stored snapshot and deltas with ``keys`` and replay them; they must end exactly at
+    ``meta``."""
+    try:
+        rows = conn.execute(select(_data_table).order_by(_data_table.c.seq)).all()
+    except DBAPIError as exc:
+        raise StatusStoreError("the stored status data is unreadable") from exc
     try:
         if not rows or rows[0].kind != _SNAPSHOT:
             raise StatusStoreError("no stored snapshot")
-        snapshot = verify_snapshot(rows[0].raw, parse_point(rows[0].key_point, "stored status key"))
+        snapshot = open_snapshot(rows[0].raw, keys)
         list_id, seq, issued_at, size = snapshot.list_id, snapshot.seq, snapshot.issued_at, snapshot.size
         if rows[0].seq != seq:
             raise StatusStoreError("stored snapshot does not match its row")
         buf = bytearray(snapshot.bits)
         for row in rows[1:]:
-            delta = verify_delta(row.raw, parse_point(row.key_point, "stored status key"))
+            delta = open_delta(row.raw, keys)
             if row.kind != _DELTA or row.seq != delta.to_seq or delta.from_seq != seq:
                 raise StatusStoreError(f"stored delta chain broken at seq {row.seq}")
             if delta.list_id != list_id or delta.size < size:
@@ -397,7 +441,7 @@ def _load(conn: Connection, meta: _Meta) -> _State:
         raise StatusStoreError(f"stored status data does not verify: {exc}") from exc
     if (list_id, seq, issued_at, size) != (meta.list_id, meta.seq, meta.issued_at, meta.size):
         raise StatusStoreError("stored status data does not match the state row")
-    return _State(list_id, seq, issued_at, size, meta.fetched_at, bytes(buf))
+    return _State(list_id, seq, issued_at, size, meta.fetched_at, bytes(buf), keys)
 
 
 # --- Freshness policy ----------------------------------------------------------------------------
@@ -421,13 +465,49 @@ DEFAULT_PROGRAM_MAX_AGE_S: Mapping[Program, float] = MappingProxyType(
 )
 #: A plain check tap ("is my card fine, what is my balance?") that redeems nothing.
 DEFAULT_CHECK_TAP_MAX_AGE_S = 7 * DAY_S
+#: Default maximum age of the trust list (since the root signed it; the server re-signs it daily), by the
+#: same risk tiers: cash 3 days, staple food 7 days, eligibility programs and check taps 30 days. Past
+#: it a withdrawn issuer key or terminal could still be trusted: UNKNOWN, however fresh the status data.
+DEFAULT_PROGRAM_TRUST_MAX_AGE_S: Mapping[Program, float] = MappingProxyType(
+    {
+        Program.BLT: 3 * DAY_S,
+        Program.MODAL_TANI_NELAYAN: 3 * DAY_S,
+        Program.SEMBAKO: 7 * DAY_S,
+        Program.PENDIDIKAN: 30 * DAY_S,
+        Program.KESEHATAN: 30 * DAY_S,
+        Program.LAPANGAN_KERJA: 30 * DAY_S,
+        Program.PERUMAHAN_GURU: 30 * DAY_S,
+        Program.PELATIHAN: 30 * DAY_S,
+    }
+)
+DEFAULT_CHECK_TAP_TRUST_MAX_AGE_S = 30 * DAY_S
 #: Data issued further in the future than this means the terminal clock is wrong: not fresh.
 DEFAULT_MAX_CLOCK_SKEW_S = 300
 
 
+def _limits(table: Mapping[Program, float], check_tap: float, what: str) -> Mapping[Program, float]:
+    limits = {Program(p): float(s) for p, s in table.items()}
+    missing = set(Program) - set(limits)
+    if missing:
+        raise ValueError(f"no maximum {what} age for {sorted(p.name for p in missing)}")
+    if any(not s > 0 for s in (*limits.values(), check_tap)):
+        raise ValueError(f"maximum {what} ages must be positive")
+    return MappingProxyType(limits)
+
+
+def _limit(table: Mapping[Program, float], check_tap: float, program: int | None) -> float:
+    if program is None:
+        return check_tap
+    try:
+        return table[Program(program)]
+    except ValueError:
+        return min(table.values())
+
+
 @dataclass(frozen=True)
 class FreshnessPolicy:
-    """How old revocation data may be (seconds since the server issued it) for each purpose. Data only.
+    """How old revocation data and the trust list may be (seconds since the server signed them) for each
+    purpose. Data only.
 
     ``program=None`` is a plain check tap. A program number this policy does not know gets the
     strictest limit of all.
@@ -438,24 +518,26 @@ class FreshnessPolicy:
     )
     check_tap_max_age_s: float = DEFAULT_CHECK_TAP_MAX_AGE_S
     max_clock_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S
+    program_trust_max_age_s: Mapping[Program, float] = field(
+        default_factory=lambda: DEFAULT_PROGRAM_TRUST_MAX_AGE_S, hash=False
+    )
+    check_tap_trust_max_age_s: float = DEFAULT_CHECK_TAP_TRUST_MAX_AGE_S
 
     def __post_init__(self) -> None:
-        limits = {Program(p): float(s) for p, s in self.program_max_age_s.items()}
-        missing = set(Program) - set(limits)
-        if missing:
-            raise ValueError(f"no maximum data age for {sorted(p.name for p in missing)}")
-        if any(not s > 0 for s in (*limits.values(), self.check_tap_max_age_s)) or self.max_clock_skew_s < 0:
-            raise ValueError("maximum ages must be positive and the clock skew not negative")
-        object.__setattr__(self, "program_max_age_s", MappingProxyType(limits))
+        if self.max_clock_skew_s < 0:
+            raise ValueError("the clock skew must not be negative")
+        table = _limits(self.program_max_age_s, self.check_tap_max_age_s, "data")
+        object.__setattr__(self, "program_max_age_s", table)
+        trust = _limits(self.program_trust_max_age_s, self.check_tap_trust_max_age_s, "trust list")
+        object.__setattr__(self, "program_trust_max_age_s", trust)
 
     def max_age_s(self, program: int | None) -> float:
-        """The maximum data age for a program (None: a check tap)."""
-        if program is None:
-            return self.check_tap_max_age_s
-        try:
-            return self.program_max_age_s[Program(program)]
-        except ValueError:
-            return min(self.program_max_age_s.values())
+        """The maximum status-data age for a program (None: a check tap)."""
+        return _limit(self.program_max_age_s, self.check_tap_max_age_s, program)
+
+    def trust_list_max_age_s(self, program: int | None) -> float:
+        """The maximum trust-list age for a program (None: a check tap)."""
+        return _limit(self.program_trust_max_age_s, self.check_tap_trust_max_age_s, program)
 
     def is_fresh(self, program: int | None, age_s: float | None) -> bool:
         """Whether data of this age may back a VALID answer for the purpose (None age: no data: False)."""
@@ -468,3 +550,9 @@ class FreshnessPolicy:
         if program is None:
             return replace(self, check_tap_max_age_s=seconds)
         return replace(self, program_max_age_s={**self.program_max_age_s, program: seconds})
+
+    def with_trust_list_max_age(self, program: Program | None, seconds: float) -> FreshnessPolicy:
+        """A copy with one trust-list limit changed (``program=None``: the check-tap limit)."""
+        if program is None:
+            return replace(self, check_tap_trust_max_age_s=seconds)
+        return replace(self, program_trust_max_age_s={**self.program_trust_max_age_s, program: seconds})

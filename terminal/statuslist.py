@@ -5,8 +5,11 @@ Modelled on the IETF OAuth Token Status List (and the W3C Bitstring Status List)
 REVOKED 1, SUSPENDED 2 (3 is reserved and refused). Packing follows the IETF draft: index ``i`` lives in
 byte ``i // 4`` at bit ``2 * (i % 4)``, least significant bits first; unused bits of the last byte are 0.
 
-Both publications are tagged COSE_Sign1 (ES256) signed by the status-list key named in the trust list,
-with a ``typ`` in the protected header (``terminal.trust.open_cose_sign1``):
+Both publications are tagged COSE_Sign1 (ES256) signed by a status-list key named in the trust list,
+with a ``typ`` in the protected header (``terminal.trust.open_cose_sign1``). A terminal opens them with
+:func:`open_snapshot` / :func:`open_delta`: the key is picked by the header's ``kid`` among the trust
+list's status-list keys, and the signed ``issued_at`` must lie in that key's window (rotation: the old
+key signs until X, the new one from Y):
 
 * SNAPSHOT (``application/khbs-status-snapshot+cbor``), payload ``{1: list id, 2: seq, 3: issued_at,
   4: size, 5: bits = 2, 6: codec = 1 (xz), 7: compressed list}``.
@@ -31,7 +34,7 @@ the dictionary is at most 16 MiB, the decoder's memory limit 32 MiB, and output 
 from __future__ import annotations
 
 import lzma
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -41,6 +44,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from terminal.trust import (
     MAX_UINT,
     SignedDataError,
+    StatusListKey,
+    cose_sign1_kid,
     expect_bytes,
     expect_int,
     expect_map,
@@ -48,6 +53,7 @@ from terminal.trust import (
     loads_cbor,
     open_cose_sign1,
     sign_cose_sign1,
+    status_key_for,
 )
 
 
@@ -389,3 +395,41 @@ def verify_delta(raw: bytes, status_key: ec.EllipticCurvePublicKey) -> StatusDel
     except SignedDataError as exc:
         raise StatusListError(f"delta rejected: {exc}") from exc
     return StatusDelta(list_id, from_seq, to_seq, issued_at, size, changes)
+
+
+# --- Opening with the trust list's status-list keys ----------------------------------------------
+
+
+def _signing_key(raw: bytes, keys: Sequence[StatusListKey], max_len: int, what: str) -> StatusListKey:
+    try:
+        kid = cose_sign1_kid(raw, max_len=max_len)
+    except SignedDataError as exc:
+        raise StatusListError(f"{what} rejected: {exc}") from exc
+    key = status_key_for(keys, kid)
+    if key is None:
+        raise StatusListError(f"{what} signed by key {kid.hex()}: not a status-list key of the trust list")
+    return key
+
+
+def _check_window(key: StatusListKey, issued_at: int, what: str) -> None:
+    if not key.may_sign(issued_at):
+        raise StatusListError(
+            f"{what} issued at {issued_at}: outside the window [{key.sign_from}, {key.sign_until}] "
+            f"of status-list key {key.kid.hex()}"
+        )
+
+
+def open_snapshot(raw: bytes, keys: Sequence[StatusListKey]) -> StatusSnapshot:
+    """:func:`verify_snapshot` with the trust list's status-list key named by ``kid``, in its window."""
+    key = _signing_key(raw, keys, MAX_SNAPSHOT_BYTES, "snapshot")
+    snapshot = verify_snapshot(raw, key.public_key)
+    _check_window(key, snapshot.issued_at, "snapshot")
+    return snapshot
+
+
+def open_delta(raw: bytes, keys: Sequence[StatusListKey]) -> StatusDelta:
+    """:func:`verify_delta` with the trust list's status-list key named by ``kid``, in its window."""
+    key = _signing_key(raw, keys, MAX_DELTA_BYTES, "delta")
+    delta = verify_delta(raw, key.public_key)
+    _check_window(key, delta.issued_at, "delta")
+    return delta

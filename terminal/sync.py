@@ -3,8 +3,9 @@
 Pulls: the signed trust list, the revocation snapshot or its deltas, issuer updates waiting for cards,
 catalogues. Pushes: card-signed redemption records, voids, failure events, interest registrations.
 Every step is independent (one failing does not stop the others), idempotent (stable ids: the server
-stores each record once), and verified before use (signatures checked against the provisioned root
-key and the trust list). Failures back off exponentially; days offline are caught up in batches.
+stores each record once), and verified before use (the trust list against the root of trust installed
+with the terminal, handed on only by root rotation links the old root signed; status data against the
+trust list's status-list keys). Failures back off exponentially; days offline are caught up in batches.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -28,7 +28,8 @@ from terminal.ledger import Ledger
 from terminal.pending import PendingUpdate, PendingUpdates
 from terminal.revocation import RevocationCache, RevocationError, StatusGapError
 from terminal.statuslist import StatusListError
-from terminal.trust import SignedDataError, TrustStore
+from terminal.trust import SignedDataError
+from terminal.truststore import TrustStore
 
 if TYPE_CHECKING:
     import httpx
@@ -66,6 +67,21 @@ def unb64(text: object, what: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except ValueError as exc:
         raise SyncError("bad_response", f"{what}: not base64") from exc
+
+
+def _int(value: object, limit: int) -> int:
+    """A JSON integer in 0 ≤ value < limit (no floats, no booleans, no digit strings)."""
+    if type(value) is not int or not 0 <= value < limit:
+        raise ValueError("integer missing or out of range")
+    return value
+
+
+def _text(value: object, limit: int = 2000) -> str:
+    """A JSON string of at most ``limit`` characters that is valid Unicode (no lone surrogates)."""
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValueError("text missing or too long")
+    value.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+    return value
 
 
 class SyncClient:
@@ -190,7 +206,6 @@ class Syncer:
         self,
         client: SyncClient,
         *,
-        root_key: ec.EllipticCurvePublicKey,
         trust: TrustStore,
         revocation: RevocationCache,
         ledger: Ledger,
@@ -200,7 +215,6 @@ class Syncer:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
-        self.root_key = root_key
         self.trust = trust
         self.revocation = revocation
         self.ledger = ledger
@@ -246,19 +260,16 @@ class Syncer:
     # -- pulls ---------------------------------------------------------------------------------------
     def pull_trust_list(self) -> str:
         body = self.client.get("/v1/sync/trust-list")
-        trust_list = self.trust.update(
-            unb64(body.get("signed"), "trust list"), self.root_key, fetched_at=self.clock()
-        )
-        return f"seq {trust_list.seq}"
-
-    def _status_key(self) -> ec.EllipticCurvePublicKey:
-        current = self.trust.current()
-        if current is None:
-            raise SyncError("no_trust_list", "no verified trust list: cannot check the status list")
-        return current.status_list_key.public_key
+        rotations = body.get("root_rotations", [])  # the chain from the installed anchor, if any
+        if not isinstance(rotations, list):
+            raise SyncError("bad_response", "root_rotations: expected a list")
+        added = self.trust.add_root_rotations([unb64(r, "root rotation") for r in rotations])
+        trust_list = self.trust.update(unb64(body.get("signed"), "trust list"), fetched_at=self.clock())
+        return f"seq {trust_list.seq}" + (f", root rotated {added}x" if added else "")
 
     def pull_status_list(self) -> str:
-        key = self._status_key()
+        if self.trust.current() is None:
+            raise SyncError("no_trust_list", "no verified trust list: cannot check the status list")
         seq = self.revocation.seq
         if seq is not None:
             try:
@@ -269,7 +280,7 @@ class Syncer:
                 for d in deltas:
                     if not isinstance(d, dict):
                         raise SyncError("bad_response", "delta: expected an object")
-                    self.revocation.apply_delta(unb64(d.get("signed"), "delta"), key, fetched_at=self.clock())
+                    self.revocation.apply_delta(unb64(d.get("signed"), "delta"), fetched_at=self.clock())
                 return f"{len(deltas)} deltas to seq {self.revocation.seq}"
             except StatusGapError:
                 pass  # fall back to a snapshot
@@ -279,7 +290,7 @@ class Syncer:
         body = self.client.get("/v1/sync/status-list")
         try:
             snapshot = self.revocation.apply_snapshot(
-                unb64(body.get("signed"), "snapshot"), key, fetched_at=self.clock()
+                unb64(body.get("signed"), "snapshot"), fetched_at=self.clock()
             )
         except StatusListError as exc:
             raise SyncError("bad_status_list", str(exc)) from exc
@@ -294,16 +305,16 @@ class Syncer:
                 raise SyncError("bad_response", f"{key}: expected a list")
             for e in entries:
                 try:
-                    serial = bytes.fromhex(e["card_serial"])
-                    if len(serial) != 8 or not 0 <= int(e["id"]) < 2**63:
-                        raise ValueError("card serial or id out of range")
+                    serial = bytes.fromhex(_text(e["card_serial"], 16))
+                    if len(serial) != 8:
+                        raise ValueError("card serial is not 8 bytes")
                     items.append(
                         PendingUpdate(
                             kind=kind,
-                            server_id=int(e["id"]),
+                            server_id=_int(e["id"], 2**63),
                             card_serial=serial,
-                            target=int(e[target]),
-                            seq=int(e["grant_seq" if kind == "grant" else "status_seq"]),
+                            target=_int(e[target], 2**16),
+                            seq=_int(e["grant_seq" if kind == "grant" else "status_seq"], 2**32),
                             body=unb64(e["body"], "body"),
                             kid=unb64(e["kid"], "kid"),
                             signature=unb64(e["signature"], "signature"),
@@ -321,20 +332,19 @@ class Syncer:
         by_kind: dict[CatalogueKind, list[CatalogueItem]] = {k: [] for k in CatalogueKind}
         for it in raw_items:
             try:
-                if not 0 <= int(it["region"]) <= 9999 or not 0 <= int(it.get("slots") or 0) < 2**31:
-                    raise ValueError("region or slots out of range")
-                kind = _CATALOGUE_KINDS[it["kind"]]
+                kind = _CATALOGUE_KINDS[_text(it["kind"], 20)]
+                slots = it.get("slots")
                 by_kind[kind].append(
                     CatalogueItem(
                         kind=kind,
-                        item_id=str(it["id"]),
-                        region=int(it["region"]),
-                        title=str(it["title"]),
-                        agency=str(it.get("organisation", "")),
-                        location=str(it.get("location", "")),
-                        detail=str(it.get("details", "")),
+                        item_id=_text(it["id"], 100),
+                        region=_int(it["region"], 10_000),
+                        title=_text(it["title"], 500),
+                        agency=_text(it.get("organisation") or ""),
+                        location=_text(it.get("location") or ""),
+                        detail=_text(it.get("details") or "", 5000),
                         deadline=_date_to_ts(it.get("closes_on")),
-                        places=int(it["slots"]) if it.get("slots") is not None else None,
+                        places=None if slots is None else _int(slots, 2**31),
                     )
                 )
             except (KeyError, TypeError, ValueError, OverflowError) as exc:

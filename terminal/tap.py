@@ -80,7 +80,8 @@ def check_tap(
         return _invalid(Reason.NOT_PERSONALISED, str(exc), info)
     except (ApduError, MalformedResponseError) as exc:
         return _invalid(Reason.MALFORMED, str(exc), info)
-    result = verifier.card(raw, auth, now, program)
+    # The FCI serial must be the credential's (SPEC §4.6 step 5): absent only before personalisation.
+    result = verifier.card(raw, auth, now, program, fci_serial=info.serial or b"")
     if result.verdict is Verdict.INVALID and result.reason in (
         Reason.MALFORMED,
         Reason.NOT_GENUINE,

@@ -1,4 +1,4 @@
-"""The trust list: which issuer keys, status-list key and terminals a terminal trusts, signed by the ROOT key.
+"""The trust list: the issuer keys, status-list keys and terminals a terminal trusts, signed by the root.
 
 Format: a tagged COSE_Sign1 (ES256) whose protected header is ``{alg: ES256, kid: key_id(root),
 typ: "application/khbs-trust-list+cbor"}`` (the ``typ`` label of RFC 9596 keeps a trust list from ever
@@ -7,22 +7,26 @@ CBOR map with integer keys (:class:`TrustField`)::
 
     {1: seq, 2: issued_at,
      3: [[kid, SEC1 point, issue_from, issue_until, verify_until], ...],   # issuer keys
-     4: [kid, SEC1 point],                                                 # status-list key
+     4: [[kid, SEC1 point, sign_from, sign_until], ...],                   # status-list keys (>= 1)
      5: [[terminal id, SEC1 point, roles, site, region], ...]}             # terminals
 
 Times are Unix seconds. Key rotation: a credential verifies under an issuer key only if its ``iat``
 lies in ``[issue_from, issue_until]`` and only while ``now <= verify_until``, so a retired key keeps
-verifying the cards it issued until its end date. Every ``kid`` must equal ``key_id(point)``.
+verifying the cards it issued until its end date. Status data (snapshot or delta) verifies under a
+status-list key only if its signed ``issued_at`` lies in ``[sign_from, sign_until]``: the old key signs
+until X, the new one from Y. Every ``kid`` must equal ``key_id(point)``. ``issued_at`` is when the root
+signed this list: the server re-signs it at least daily, so its age says how long ago this terminal last
+heard from the centre (``terminal.revocation.FreshnessPolicy`` bounds it per purpose).
 
 The server encodes and signs (:func:`sign_trust_list`); terminals verify and decode
-(:func:`verify_trust_list`) and keep the newest list in a :class:`TrustStore` with rollback protection.
-The COSE envelope and strict CBOR readers here are shared with ``terminal.statuslist``.
+(:func:`verify_trust_list`) with the root of trust installed outside their database
+(``terminal.truststore``). The COSE envelope and strict CBOR readers here are shared with
+``terminal.statuslist`` and ``terminal.truststore``.
 """
 
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -31,21 +35,9 @@ from typing import Any
 import cbor2
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import (
-    CheckConstraint,
-    Column,
-    Engine,
-    Float,
-    Integer,
-    LargeBinary,
-    MetaData,
-    Table,
-    select,
-)
 
 from card_applet_spec import constants as c
 from card_applet_spec.credential import der_to_raw, key_id, sig_structure, verify_raw_es256
-from terminal.db import begin_immediate
 
 #: COSE header label ``typ`` (RFC 9596): the content type of the signed payload.
 COSE_HDR_TYP = 16
@@ -57,6 +49,7 @@ TERMINAL_ID_LEN = c.TERMINAL_ID_LEN
 MAX_SITE_LEN = 128
 MAX_REGION = 9999
 MAX_ROLES = 0xFFFF_FFFF
+MAX_STATUS_KEYS = 16
 _CBOR_MAX_DEPTH = 16
 
 
@@ -76,7 +69,7 @@ class TrustField(IntEnum):
     SEQ = 1
     ISSUED_AT = 2
     ISSUERS = 3
-    STATUS_LIST_KEY = 4
+    STATUS_LIST_KEYS = 4
     TERMINALS = 5
 
 
@@ -130,6 +123,22 @@ def open_cose_sign1(raw: bytes, typ: str, public_key: ec.EllipticCurvePublicKey,
     if not verify_raw_es256(public_key, signature, sig_structure(protected, payload)):
         raise SignedDataError("signature does not verify")
     return payload
+
+
+def cose_sign1_kid(raw: bytes, *, max_len: int) -> bytes:
+    """The ``kid`` a COSE_Sign1 claims to be signed by (NOT verified: only to pick the key to verify with)."""
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise SignedDataError("signed data must be bytes")
+    if len(raw) > max_len:
+        raise SignedDataError(f"signed data is {len(raw)} bytes, over {max_len}")
+    outer = loads_cbor(bytes(raw), "envelope")
+    if not isinstance(outer, cbor2.CBORTag) or outer.tag != c.COSE_SIGN1_TAG:
+        raise SignedDataError("not a tagged COSE_Sign1")
+    protected = expect_bytes(expect_array(outer.value, "COSE_Sign1", length=4)[0], "protected header")
+    header = loads_cbor(protected, "protected header")
+    if not isinstance(header, Mapping):
+        raise SignedDataError("protected header: expected a map")
+    return expect_bytes(header.get(c.COSE_HDR_KID), "kid", length=c.KEY_ID_LEN)
 
 
 # --- Strict CBOR readers (raise SignedDataError) -------------------------------------------------
@@ -261,14 +270,46 @@ class IssuerKeyEntry:
 
 @dataclass(frozen=True)
 class StatusListKey:
-    """The key that signs status-list snapshots and deltas."""
+    """A key that signs status-list snapshots and deltas issued (signed ``issued_at``) in its window."""
 
     kid: bytes
     point: bytes
+    sign_from: int = 0
+    sign_until: int = MAX_UINT
     public_key: ec.EllipticCurvePublicKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "public_key", _key_with_kid(self.kid, self.point, "status-list key"))
+        _check_uint(self.sign_from, f"status-list key {self.kid.hex()} sign_from")
+        _check_uint(self.sign_until, f"status-list key {self.kid.hex()} sign_until")
+        if self.sign_from > self.sign_until:
+            raise TrustListError(f"status-list key {self.kid.hex()}: need sign_from <= sign_until")
+
+    @classmethod
+    def of(
+        cls, public_key: ec.EllipticCurvePublicKey, sign_from: int = 0, sign_until: int = MAX_UINT
+    ) -> StatusListKey:
+        return cls(key_id(public_key), sec1_point(public_key), sign_from, sign_until)
+
+    def may_sign(self, issued_at: int) -> bool:
+        """True when status data issued at ``issued_at`` may carry this key's signature."""
+        return self.sign_from <= issued_at <= self.sign_until
+
+
+def status_key_for(keys: Sequence[StatusListKey], kid: bytes) -> StatusListKey | None:
+    """The status-list key with this kid, whatever its window."""
+    return next((k for k in keys if k.kid == kid), None)
+
+
+@dataclass(frozen=True)
+class StatusKeyRing:
+    """Status-list keys held outside a trust list (tools, benchmarks, tests); a ``TrustList`` is one too."""
+
+    status_keys: tuple[StatusListKey, ...]
+
+    @classmethod
+    def of(cls, *public_keys: ec.EllipticCurvePublicKey) -> StatusKeyRing:
+        return cls(tuple(StatusListKey.of(k) for k in public_keys))
 
 
 @dataclass(frozen=True)
@@ -307,7 +348,7 @@ class TrustList:
     seq: int
     issued_at: int
     issuers: tuple[IssuerKeyEntry, ...]
-    status_list_key: StatusListKey
+    status_keys: tuple[StatusListKey, ...]
     terminals: tuple[TerminalEntry, ...] = ()
     _issuers_by_kid: Mapping[bytes, IssuerKeyEntry] = field(init=False, repr=False, compare=False)
     _terminals_by_id: Mapping[str, TerminalEntry] = field(init=False, repr=False, compare=False)
@@ -317,12 +358,17 @@ class TrustList:
         _check_uint(self.issued_at, "issued_at")
         object.__setattr__(self, "issuers", tuple(self.issuers))
         object.__setattr__(self, "terminals", tuple(self.terminals))
+        object.__setattr__(self, "status_keys", tuple(self.status_keys))
         if not all(isinstance(e, IssuerKeyEntry) for e in self.issuers):
             raise TrustListError("issuers must be IssuerKeyEntry")
         if not all(isinstance(t, TerminalEntry) for t in self.terminals):
             raise TrustListError("terminals must be TerminalEntry")
-        if not isinstance(self.status_list_key, StatusListKey):
-            raise TrustListError("status_list_key must be a StatusListKey")
+        if not 1 <= len(self.status_keys) <= MAX_STATUS_KEYS or not all(
+            isinstance(k, StatusListKey) for k in self.status_keys
+        ):
+            raise TrustListError(f"status_keys must be 1 to {MAX_STATUS_KEYS} StatusListKey")
+        if len({k.kid for k in self.status_keys}) != len(self.status_keys):
+            raise TrustListError("a status-list kid appears twice")
         by_kid = {e.kid: e for e in self.issuers}
         if len(by_kid) != len(self.issuers):
             raise TrustListError("an issuer kid appears twice")
@@ -352,7 +398,9 @@ class TrustList:
                 TrustField.ISSUERS: [
                     [e.kid, e.point, e.issue_from, e.issue_until, e.verify_until] for e in self.issuers
                 ],
-                TrustField.STATUS_LIST_KEY: [self.status_list_key.kid, self.status_list_key.point],
+                TrustField.STATUS_LIST_KEYS: [
+                    [k.kid, k.point, k.sign_from, k.sign_until] for k in self.status_keys
+                ],
                 TrustField.TERMINALS: [
                     [t.terminal_id, t.point, t.roles, t.site, t.region] for t in self.terminals
                 ],
@@ -377,7 +425,20 @@ class TrustList:
                     for item in expect_array(fields[TrustField.ISSUERS], "issuers")
                 )
             )
-            sl_kid, sl_point = expect_array(fields[TrustField.STATUS_LIST_KEY], "status-list key", length=2)
+            status_keys = tuple(
+                StatusListKey(
+                    expect_bytes(kid, "status-list kid"),
+                    expect_bytes(point, "status-list point"),
+                    expect_int(sign_from, "status-list sign_from"),
+                    expect_int(sign_until, "status-list sign_until"),
+                )
+                for kid, point, sign_from, sign_until in (
+                    expect_array(item, "status-list key", length=4)
+                    for item in expect_array(
+                        fields[TrustField.STATUS_LIST_KEYS], "status-list keys", max_len=MAX_STATUS_KEYS
+                    )
+                )
+            )
             terminals = tuple(
                 TerminalEntry(
                     expect_text(tid, "terminal id", max_len=TERMINAL_ID_LEN),
@@ -395,9 +456,7 @@ class TrustList:
                 seq=expect_int(fields[TrustField.SEQ], "seq"),
                 issued_at=expect_int(fields[TrustField.ISSUED_AT], "issued_at"),
                 issuers=issuers,
-                status_list_key=StatusListKey(
-                    expect_bytes(sl_kid, "status-list kid"), expect_bytes(sl_point, "status-list point")
-                ),
+                status_keys=status_keys,
                 terminals=terminals,
             )
         except TrustListError:
@@ -423,97 +482,3 @@ def verify_trust_list(raw: bytes, root_public_key: ec.EllipticCurvePublicKey) ->
     except SignedDataError as exc:
         raise TrustListError(f"trust list rejected: {exc}") from exc
     return TrustList.from_payload(payload)
-
-
-# --- The terminal's store ------------------------------------------------------------------------
-
-_metadata = MetaData()
-_trust_table = Table(
-    "trust_list",
-    _metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("seq", Integer, nullable=False),
-    Column("issued_at", Integer, nullable=False),
-    Column("raw", LargeBinary, nullable=False),
-    Column("root_point", LargeBinary, nullable=False),
-    Column("fetched_at", Float, nullable=False),
-    CheckConstraint("id = 1", name="trust_list_single_row"),
-)
-
-
-@dataclass(frozen=True)
-class StoredTrustList:
-    trust_list: TrustList
-    raw: bytes
-    fetched_at: float
-
-
-class TrustStore:
-    """The terminal's current trust list in SQLite: only ever replaced by a newer, root-signed one.
-
-    The raw signed bytes are stored with the root key that verified them and re-verified when read
-    back, so a damaged or edited row is a :class:`TrustListError`, never a silently trusted list.
-    The parsed list is cached per process and re-read only when the stored ``seq`` changes.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        _metadata.create_all(engine)
-        self._cached: StoredTrustList | None = None
-
-    def current(self) -> TrustList | None:
-        stored = self.stored()
-        return None if stored is None else stored.trust_list
-
-    def stored(self) -> StoredTrustList | None:
-        """The current list with its raw bytes and fetch time; None when the terminal has none yet."""
-        with self._engine.begin() as conn:
-            row = conn.execute(select(_trust_table.c.seq, _trust_table.c.fetched_at)).first()
-            if row is None:
-                self._cached = None
-                return None
-            cached = self._cached
-            if (
-                cached is not None
-                and cached.trust_list.seq == row.seq
-                and cached.fetched_at == row.fetched_at
-            ):
-                return cached
-            full = conn.execute(select(_trust_table)).one()
-        try:
-            root = parse_point(full.root_point, "stored root key")
-            trust_list = verify_trust_list(full.raw, root)
-        except SignedDataError as exc:
-            raise TrustListError(f"stored trust list is unreadable: {exc}") from exc
-        if trust_list.seq != full.seq:
-            raise TrustListError("stored trust list does not match its row")
-        self._cached = StoredTrustList(trust_list, bytes(full.raw), float(full.fetched_at))
-        return self._cached
-
-    def update(
-        self, raw: bytes, root_public_key: ec.EllipticCurvePublicKey, *, fetched_at: float | None = None
-    ) -> TrustList:
-        """Verify and store a newer trust list; the same list again is a no-op; anything older is refused."""
-        trust_list = verify_trust_list(raw, root_public_key)
-        raw = bytes(raw)
-        when = time.time() if fetched_at is None else fetched_at
-        values = {
-            "seq": trust_list.seq,
-            "issued_at": trust_list.issued_at,
-            "raw": raw,
-            "root_point": sec1_point(root_public_key),
-            "fetched_at": when,
-        }
-        with begin_immediate(self._engine) as conn:
-            row = conn.execute(select(_trust_table.c.seq, _trust_table.c.raw)).first()
-            if row is None:
-                conn.execute(_trust_table.insert().values(id=1, **values))
-            elif trust_list.seq == row.seq and raw == row.raw:
-                return trust_list
-            elif trust_list.seq <= row.seq:
-                detail = "other content under the same" if trust_list.seq == row.seq else "older than stored"
-                raise TrustListRollbackError(f"trust list seq {trust_list.seq}: {detail} seq {row.seq}")
-            else:
-                conn.execute(_trust_table.update().where(_trust_table.c.id == 1).values(**values))
-        self._cached = StoredTrustList(trust_list, raw, when)
-        return trust_list

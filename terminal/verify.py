@@ -20,9 +20,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
 from card_applet_spec.credential import Credential, CredentialError, decode_credential
+from terminal.ages import age_in_words
 from terminal.card.session import SignedAuth, SignedTx
-from terminal.revocation import RevocationError
+from terminal.revocation import RevocationError, StatusStoreError
 from terminal.statuslist import CardStatus
+from terminal.trust import SignedDataError
 
 CLOCK_SKEW_S = 300
 
@@ -55,6 +57,9 @@ class Reason(enum.Enum):
     REVOCATION_DATA_STALE = "revocation_data_stale"
     STATUS_INDEX_OUT_OF_RANGE = "status_index_out_of_range"
     CLOCK_WRONG = "clock_wrong"  # the terminal's clock is behind data the server issued
+    TRUST_LIST_STALE = "trust_list_stale"  # the trust list is older than the purpose allows
+    TRUST_DATA_UNVERIFIED = "trust_data_unverified"  # stored trust list / root does not verify
+    STATUS_DATA_UNVERIFIED = "status_data_unverified"  # stored status data does not verify
 
 
 class IssuerKeyLike(Protocol):
@@ -79,11 +84,15 @@ class IssuerKey:
 class IssuerKeys(Protocol):
     """Issuer keys from a verified trust list — ``terminal.trust.TrustList`` is one."""
 
+    @property
+    def issued_at(self) -> int: ...  # when the root signed the list (its age bounds VALID)
+
     def issuer(self, kid: bytes) -> IssuerKeyLike | None: ...
 
 
 class TrustSource(Protocol):
-    """Port: the terminal's current trust list, read at every tap (``terminal.trust.TrustStore``)."""
+    """Port: the terminal's current trust list, read at every tap (``terminal.truststore.TrustStore``;
+    raises ``SignedDataError`` when the stored list does not verify with the installed root)."""
 
     def current(self) -> IssuerKeys | None: ...
 
@@ -114,6 +123,8 @@ class Freshness(Protocol):
     """Port: how old revocation data may be for a purpose (a program, or None for a plain check tap)."""
 
     def max_age_s(self, program: int | None) -> float: ...
+
+    def trust_list_max_age_s(self, program: int | None) -> float: ...
 
 
 STATUS_REVOKED = CardStatus.REVOKED
@@ -167,7 +178,11 @@ class Verifier:
             return _invalid(Reason.MALFORMED, str(exc)), None
         if cred.claims.schema != c.CREDENTIAL_SCHEMA_VERSION:
             return _invalid(Reason.UNSUPPORTED_SCHEMA, f"schema {cred.claims.schema}", cred), None
-        issuers = self.trust.current() if self.trust is not None else None
+        try:
+            issuers = self.trust.current() if self.trust is not None else None
+        except SignedDataError as exc:  # planted or damaged trust data: no answer, never VALID
+            detail = f"trust list does not verify: {exc}"
+            return Result(Verdict.UNKNOWN, Reason.TRUST_DATA_UNVERIFIED, detail, cred), None
         if issuers is None:
             detail = "no trust list on this terminal"
             return Result(Verdict.UNKNOWN, Reason.NO_TRUST_LIST, detail, cred), None
@@ -178,7 +193,15 @@ class Verifier:
             return _invalid(Reason.BAD_ISSUER_SIGNATURE, "issuer signature does not verify", cred), None
         return Result(Verdict.VALID, credential=cred), key
 
-    def card(self, raw_credential: bytes, auth: SignedAuth, now: float, program: int | None = None) -> Result:
+    def card(
+        self,
+        raw_credential: bytes,
+        auth: SignedAuth,
+        now: float,
+        program: int | None = None,
+        *,
+        fci_serial: bytes | None = None,
+    ) -> Result:
         """Full verdict for a tap.
 
         Order: credential and issuer signature; the card genuine (its signature over this terminal's
@@ -190,13 +213,41 @@ class Verifier:
         cred = signed.credential
         if signed.verdict is Verdict.INVALID or cred is None:
             return signed
+        if fci_serial is not None and fci_serial != cred.claims.card_serial:  # SPEC §4.6 step 5
+            return _invalid(Reason.NOT_GENUINE, "FCI serial differs from the credential", cred)
         if auth.body.card_serial != cred.claims.card_serial:
             return _invalid(Reason.NOT_GENUINE, "card serial differs from the credential", cred)
         if not verify_der(cred.claims.card_key, auth.signature, auth.signed_message()):
             return _invalid(Reason.NOT_GENUINE, "card authentication failed", cred)
         if key is None:  # no trust list: the card answered for its key, but who issued it is unknown
             return signed
-        return replace(self._judge(cred, key, auth, now, program), genuine=True)
+        return replace(
+            self._trust_list_fresh(self._judge(cred, key, auth, now, program), now, program), genuine=True
+        )
+
+    def _trust_list_fresh(self, result: Result, now: float, program: int | None) -> Result:
+        """A VALID verdict also needs a trust list young enough for the purpose (INVALID stands)."""
+        if result.verdict is not Verdict.VALID or self.trust is None:
+            return result
+        try:
+            issuers = self.trust.current()
+        except SignedDataError as exc:
+            return replace(
+                result, verdict=Verdict.UNKNOWN, reason=Reason.TRUST_DATA_UNVERIFIED, detail=str(exc)
+            )
+        if issuers is None:
+            return replace(
+                result, verdict=Verdict.UNKNOWN, reason=Reason.NO_TRUST_LIST, detail="no trust list"
+            )
+        age = now - issuers.issued_at
+        if age < -CLOCK_SKEW_S:
+            detail = f"terminal clock {age_in_words(-age, 'en')} behind the trust list"
+            return replace(result, verdict=Verdict.UNKNOWN, reason=Reason.CLOCK_WRONG, detail=detail)
+        limit = self.freshness.trust_list_max_age_s(program)
+        if age > limit:
+            detail = f"trust list {age_in_words(age, 'en')} old, limit {age_in_words(limit, 'en')}"
+            return Result(Verdict.UNKNOWN, Reason.TRUST_LIST_STALE, detail, result.credential, age)
+        return result
 
     def _judge(
         self, cred: Credential, key: IssuerKeyLike, auth: SignedAuth, now: float, program: int | None
@@ -226,6 +277,9 @@ class Verifier:
             if not self.statuses.covers(index):
                 return Result(Verdict.UNKNOWN, Reason.STATUS_INDEX_OUT_OF_RANGE, f"index {index}", cred, age)
             status = self.statuses.status(index)
+        except StatusStoreError as exc:  # planted or damaged status data: no answer, never VALID
+            detail = f"revocation data does not verify: {exc}"
+            return Result(Verdict.UNKNOWN, Reason.STATUS_DATA_UNVERIFIED, detail, cred)
         except RevocationError as exc:  # a damaged store: no answer, never a crash
             return Result(
                 Verdict.UNKNOWN, Reason.NO_REVOCATION_DATA, f"revocation data unreadable: {exc}", cred
@@ -245,7 +299,7 @@ class Verifier:
             return Result(
                 Verdict.UNKNOWN,
                 Reason.REVOCATION_DATA_STALE,
-                f"revocation data {age / 3600:.0f} h old, limit {limit / 3600:.0f} h",
+                f"revocation data {age_in_words(age, 'en')} old, limit {age_in_words(limit, 'en')}",
                 cred,
                 age,
             )

@@ -23,6 +23,7 @@ from terminal.redeem import DebitInterrupted, RedemptionRefused
 from terminal.revocation import RevocationCache
 from terminal.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
 from terminal.tap import check_tap
+from terminal.trust import StatusKeyRing
 from terminal.verify import FixedTrust, Reason, Verdict, Verifier
 from tests.support.counter import service
 from tests.support.world import DAY, ISSUER, NOW, PIN, StaticFreshness, StaticIssuers, StaticStatuses, connect
@@ -95,28 +96,30 @@ def _snapshot(revoked: int | None, seq: int, issued_at: int) -> tuple[bytes, obj
 def test_revocation_stored_by_another_process_is_seen_at_the_next_tap(tmp_path: Path) -> None:
     card, _ = world_card(status_index=10)
     db = tmp_path / "terminal.db"
-    kiosk_cache = RevocationCache(make_engine(db))
     raw, key = _snapshot(None, 1, NOW - 60)
-    kiosk_cache.apply_snapshot(raw, key.public_key())  # type: ignore[attr-defined]
+    ring = StatusKeyRing.of(key.public_key())  # type: ignore[attr-defined]
+    kiosk_cache = RevocationCache(make_engine(db), ring)
+    kiosk_cache.apply_snapshot(raw)
     v = Verifier(FixedTrust(StaticIssuers.of(ISSUER)), kiosk_cache, StaticFreshness())
     assert check_tap(connect(card), v, NOW).verdict is Verdict.VALID
-    sync_cache = RevocationCache(make_engine(db))  # `kartu sync`, another process
+    sync_cache = RevocationCache(make_engine(db), ring)  # `kartu sync`, another process
     delta = build_delta({10: CardStatus.REVOKED}, 1, size=64, issued_at=NOW - 30, list_id="t", key=key)  # type: ignore[arg-type]
-    sync_cache.apply_delta(delta, key.public_key())  # type: ignore[attr-defined]
+    sync_cache.apply_delta(delta)
     assert check_tap(connect(card), v, NOW).result.reason is Reason.REVOKED
 
 
 def test_damaged_revocation_store_gives_unknown(tmp_path: Path) -> None:
     card, _ = world_card()
     engine = make_engine(tmp_path / "t.db")
-    cache = RevocationCache(engine)
     raw, key = _snapshot(None, 1, NOW - 60)
-    cache.apply_snapshot(raw, key.public_key())  # type: ignore[attr-defined]
+    ring = StatusKeyRing.of(key.public_key())  # type: ignore[attr-defined]
+    cache = RevocationCache(engine, ring)
+    cache.apply_snapshot(raw)
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE revocation_data SET raw = x'00'")
-    v = Verifier(FixedTrust(StaticIssuers.of(ISSUER)), RevocationCache(engine), StaticFreshness())
+    v = Verifier(FixedTrust(StaticIssuers.of(ISSUER)), RevocationCache(engine, ring), StaticFreshness())
     result = check_tap(connect(card), v, NOW)
-    assert (result.verdict, result.result.reason) == (Verdict.UNKNOWN, Reason.NO_REVOCATION_DATA)
+    assert (result.verdict, result.result.reason) == (Verdict.UNKNOWN, Reason.STATUS_DATA_UNVERIFIED)
 
 
 def test_open_intent_of_a_card_that_expired_since_is_settled() -> None:
@@ -218,7 +221,7 @@ def test_malformed_server_answers_fail_their_step_and_never_escape(tmp_path: Pat
     from terminal.catalogue import Catalogue
     from terminal.ledger import Ledger
     from terminal.sync import SyncClient, Syncer, SyncStateStore
-    from terminal.trust import TrustStore
+    from terminal.truststore import TrustAnchor, TrustStore
 
     answers = {
         "/v1/sync/trust-list": b'{"signed": "!!notbase64"}',
@@ -233,11 +236,11 @@ def test_malformed_server_answers_fail_their_step_and_never_escape(tmp_path: Pat
     engine = make_engine(tmp_path / "t.db")
     from card_applet_spec.issuer import key_from_seed
 
+    trust = TrustStore(engine, TrustAnchor(key_from_seed("root").public_key()))
     syncer = Syncer(
         SyncClient("http://centre", "token", transport=httpx.MockTransport(handler)),
-        root_key=key_from_seed("root").public_key(),
-        trust=TrustStore(engine),
-        revocation=RevocationCache(engine),
+        trust=trust,
+        revocation=RevocationCache(engine, trust),
         ledger=Ledger(engine),
         catalogue=Catalogue(engine),
         pending=PendingUpdates(engine),

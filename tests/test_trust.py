@@ -31,12 +31,12 @@ from terminal.trust import (
     TrustList,
     TrustListError,
     TrustListRollbackError,
-    TrustStore,
     sec1_point,
     sign_cose_sign1,
     sign_trust_list,
     verify_trust_list,
 )
+from terminal.truststore import TrustAnchor, TrustStore
 
 NOW = 1_798_761_600  # 2027-01-01
 DAY = 86_400
@@ -48,6 +48,7 @@ ISSUER_NEW = key_from_seed("KHBS test issuer 2027")
 STATUS = key_from_seed("KHBS test status-list key")
 TERMINAL = key_from_seed("KHBS test terminal PKY-0001")
 ROTATION = NOW - 30 * DAY  # the old key stopped issuing here; it verifies its cards until NOW + 2 years
+ANCHOR = TrustAnchor(ROOT.public_key())  # installed with the terminal
 
 
 def issuer_entry(key: object, issue_from: int, issue_until: int, verify_until: int) -> IssuerKeyEntry:
@@ -63,7 +64,7 @@ def make_trust_list(seq: int = 1, issued_at: int = NOW, **overrides: object) -> 
             issuer_entry(ISSUER_OLD, NOW - 3 * YEAR, ROTATION, NOW + 2 * YEAR),
             issuer_entry(ISSUER_NEW, ROTATION, NOW + 3 * YEAR, NOW + 8 * YEAR),
         ),
-        "status_list_key": StatusListKey(key_id(STATUS.public_key()), sec1_point(STATUS.public_key())),
+        "status_keys": (StatusListKey.of(STATUS.public_key()),),
         "terminals": (
             TerminalEntry(
                 "PKY-0001", sec1_point(TERMINAL.public_key()), c.TerminalRole.PIN_RESET, "Kantor Dinsos", 6271
@@ -93,7 +94,7 @@ def test_round_trip() -> None:
     raw = sign_trust_list(trust_list, ROOT)
     decoded = verify_trust_list(raw, ROOT.public_key())
     assert decoded == trust_list
-    assert decoded.status_list_key.public_key.public_numbers() == STATUS.public_key().public_numbers()
+    assert decoded.status_keys[0].public_key.public_numbers() == STATUS.public_key().public_numbers()
     assert decoded.terminal("PKY-0001") is not None
     assert decoded.terminal("PKY-0001").has_role(c.TerminalRole.PIN_RESET)  # type: ignore[union-attr]
     assert not decoded.terminal("KPS-0042").has_role(c.TerminalRole.PIN_RESET)  # type: ignore[union-attr]
@@ -158,7 +159,7 @@ def test_issuer_for_with_a_real_credential() -> None:
     claims = Claims(
         card_serial=bytes(8),
         status_index=7,
-        holder_ref=bytes(16),
+        holder_commit=bytes(16),
         name="Siti Rahmawati",
         region=6271,
         card_key=compressed_point(card_key.public_key()),
@@ -269,8 +270,10 @@ OTHER_POINT = sec1_point(OTHER_ROOT.public_key())
         ((TrustField.ISSUERS, 0, 4), ROTATION - 1, "issue_until <= verify_until"),
         ((TrustField.ISSUERS, 0), [b"k", b"p"], "expected 5 items"),
         ((TrustField.ISSUERS, 1), None, "array"),
-        ((TrustField.STATUS_LIST_KEY, 1), OTHER_POINT, "is not the id of its key"),
-        ((TrustField.STATUS_LIST_KEY,), [b"x"], "expected 2 items"),
+        ((TrustField.STATUS_LIST_KEYS, 0, 1), OTHER_POINT, "is not the id of its key"),
+        ((TrustField.STATUS_LIST_KEYS, 0), [b"x"], "expected 4 items"),
+        ((TrustField.STATUS_LIST_KEYS,), [], "status_keys must be 1 to"),
+        ((TrustField.STATUS_LIST_KEYS, 0, 3), -1, "outside"),
         ((TrustField.TERMINALS, 0, 0), "PKY-001", "8 printable ASCII"),
         ((TrustField.TERMINALS, 0, 0), "PKY 0001", "8 printable ASCII"),
         ((TrustField.TERMINALS, 0, 0), "PKY-000é", "8 printable ASCII"),
@@ -308,6 +311,10 @@ def test_construction_validates_too() -> None:
         TerminalEntry("short", sec1_point(TERMINAL.public_key()), 0, "", 6271)
     with pytest.raises(TrustListError, match="twice"):
         make_trust_list(issuers=(issuer_entry(ISSUER_NEW, 0, 1, 2), issuer_entry(ISSUER_NEW, 0, 1, 3)))
+    with pytest.raises(TrustListError, match="need sign_from <= sign_until"):
+        StatusListKey.of(STATUS.public_key(), NOW + 1, NOW)
+    with pytest.raises(TrustListError, match="status-list kid appears twice"):
+        make_trust_list(status_keys=(StatusListKey.of(STATUS.public_key()),) * 2)
 
 
 # --- fuzzing -----------------------------------------------------------------------------------
@@ -341,7 +348,10 @@ plausible_payloads = st.fixed_dictionaries(
             | cbor_values,
             max_size=3,
         ),
-        TrustField.STATUS_LIST_KEY: st.tuples(kids, points).map(list) | cbor_values,
+        TrustField.STATUS_LIST_KEYS: st.lists(
+            st.tuples(kids, points, st.integers(-1, 10), st.integers(-1, 10)).map(list) | cbor_values,
+            max_size=3,
+        ),
         TrustField.TERMINALS: st.lists(
             st.tuples(
                 st.text(max_size=9), points, st.integers(-1, 3), st.text(max_size=4), st.integers(-1, 7000)
@@ -396,11 +406,11 @@ def db_path(tmp_path: Path) -> Path:
 
 
 def test_store_starts_empty_and_keeps_the_list_across_reopen(db_path: Path) -> None:
-    store = TrustStore(make_engine(db_path))
+    store = TrustStore(make_engine(db_path), ANCHOR)
     assert store.current() is None and store.stored() is None
     raw = sign_trust_list(make_trust_list(seq=3), ROOT)
-    assert store.update(raw, ROOT.public_key(), fetched_at=NOW + 5) == make_trust_list(seq=3)
-    reopened = TrustStore(make_engine(db_path))
+    assert store.update(raw, fetched_at=NOW + 5) == make_trust_list(seq=3)
+    reopened = TrustStore(make_engine(db_path), ANCHOR)
     stored = reopened.stored()
     assert stored is not None
     assert stored.trust_list == make_trust_list(seq=3)
@@ -408,57 +418,57 @@ def test_store_starts_empty_and_keeps_the_list_across_reopen(db_path: Path) -> N
 
 
 def test_store_refuses_forged_and_keeps_the_old_list(db_path: Path) -> None:
-    store = TrustStore(make_engine(db_path))
-    store.update(sign_trust_list(make_trust_list(seq=1), ROOT), ROOT.public_key())
+    store = TrustStore(make_engine(db_path), ANCHOR)
+    store.update(sign_trust_list(make_trust_list(seq=1), ROOT))
     with pytest.raises(TrustListError):
-        store.update(sign_trust_list(make_trust_list(seq=2), OTHER_ROOT), ROOT.public_key())
+        store.update(sign_trust_list(make_trust_list(seq=2), OTHER_ROOT))
     with pytest.raises(TrustListError):
-        store.update(b"not a trust list", ROOT.public_key())
+        store.update(b"not a trust list")
     assert store.current() == make_trust_list(seq=1)
 
 
 def test_store_refuses_rollback(db_path: Path) -> None:
-    store = TrustStore(make_engine(db_path))
-    store.update(sign_trust_list(make_trust_list(seq=5), ROOT), ROOT.public_key())
+    store = TrustStore(make_engine(db_path), ANCHOR)
+    store.update(sign_trust_list(make_trust_list(seq=5), ROOT))
     with pytest.raises(TrustListRollbackError, match="older"):
-        store.update(sign_trust_list(make_trust_list(seq=4), ROOT), ROOT.public_key())
+        store.update(sign_trust_list(make_trust_list(seq=4), ROOT))
     with pytest.raises(TrustListRollbackError, match="same"):
-        store.update(sign_trust_list(make_trust_list(seq=5, issued_at=NOW + 1), ROOT), ROOT.public_key())
+        store.update(sign_trust_list(make_trust_list(seq=5, issued_at=NOW + 1), ROOT))
     assert store.current() == make_trust_list(seq=5)
-    assert TrustStore(make_engine(db_path)).current() == make_trust_list(seq=5)
+    assert TrustStore(make_engine(db_path), ANCHOR).current() == make_trust_list(seq=5)
 
 
 def test_store_same_list_again_is_a_no_op(db_path: Path) -> None:
-    store = TrustStore(make_engine(db_path))
+    store = TrustStore(make_engine(db_path), ANCHOR)
     raw = sign_trust_list(make_trust_list(seq=5), ROOT)
-    store.update(raw, ROOT.public_key(), fetched_at=NOW)
-    assert store.update(raw, ROOT.public_key(), fetched_at=NOW + 60) == make_trust_list(seq=5)
-    stored = TrustStore(make_engine(db_path)).stored()
+    store.update(raw, fetched_at=NOW)
+    assert store.update(raw, fetched_at=NOW + 60) == make_trust_list(seq=5)
+    stored = TrustStore(make_engine(db_path), ANCHOR).stored()
     assert stored is not None and stored.fetched_at == NOW
 
 
 def test_store_accepts_newer_and_other_stores_see_it(db_path: Path) -> None:
-    first, second = TrustStore(make_engine(db_path)), TrustStore(make_engine(db_path))
-    first.update(sign_trust_list(make_trust_list(seq=1), ROOT), ROOT.public_key())
+    first, second = TrustStore(make_engine(db_path), ANCHOR), TrustStore(make_engine(db_path), ANCHOR)
+    first.update(sign_trust_list(make_trust_list(seq=1), ROOT))
     assert second.current() == make_trust_list(seq=1)
-    second.update(sign_trust_list(make_trust_list(seq=2), ROOT), ROOT.public_key())
+    second.update(sign_trust_list(make_trust_list(seq=2), ROOT))
     assert first.current() == make_trust_list(seq=2)
     with pytest.raises(TrustListRollbackError):
-        first.update(sign_trust_list(make_trust_list(seq=1), ROOT), ROOT.public_key())
+        first.update(sign_trust_list(make_trust_list(seq=1), ROOT))
 
 
 def test_store_in_memory_database() -> None:
-    store = TrustStore(make_engine(":memory:"))
-    store.update(sign_trust_list(make_trust_list(seq=1), ROOT), ROOT.public_key())
+    store = TrustStore(make_engine(":memory:"), ANCHOR)
+    store.update(sign_trust_list(make_trust_list(seq=1), ROOT))
     assert store.current() == make_trust_list(seq=1)
 
 
 def test_damaged_stored_list_is_an_error_not_a_silent_trust(db_path: Path) -> None:
     engine = make_engine(db_path)
-    TrustStore(engine).update(sign_trust_list(make_trust_list(seq=1), ROOT), ROOT.public_key())
+    TrustStore(engine, ANCHOR).update(sign_trust_list(make_trust_list(seq=1), ROOT))
     with engine.begin() as conn:
         raw = conn.exec_driver_sql("SELECT raw FROM trust_list").scalar_one()
         damaged = raw.replace(b"Kantor Dinsos", b"Kantor Dinas")
         conn.exec_driver_sql("UPDATE trust_list SET raw = ?", (damaged,))
-    with pytest.raises(TrustListError, match="stored trust list is unreadable"):
-        TrustStore(make_engine(db_path)).current()
+    with pytest.raises(TrustListError, match="stored trust list does not verify"):
+        TrustStore(make_engine(db_path), ANCHOR).current()

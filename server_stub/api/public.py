@@ -1,4 +1,5 @@
-"""Anonymous, read-only endpoints: health, receipt verification, transparency (JSON and HTML)."""
+"""Anonymous, read-only endpoints: health, the signed trust list, receipt verification, transparency
+(JSON and HTML)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import datetime as dt
 import html
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import HTMLResponse, Response
 
 from server_stub.api.deps import PublicCtx
 from server_stub.api.schemas import ErrorOut, FiguresOut, HealthOut, ReceiptIn, VerdictOut
-from server_stub.services import receipts, transparency
+from server_stub.services import publications, receipts, transparency
 from terminal.programs import format_amount
 
 router = APIRouter(tags=["public"], responses={422: {"model": ErrorOut}})
@@ -22,6 +23,25 @@ Year = Annotated[int | None, Query(ge=2000, le=2100)]
 @router.get("/health", response_model=HealthOut)
 def health(ctx: PublicCtx) -> HealthOut:
     return HealthOut(status="ok", backend=ctx.settings.backend)
+
+
+@router.get(
+    "/v1/public/trust-list",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {publications.PUBLIC_TRUST_LIST_MEDIA_TYPE: {}},
+            "description": "the trust list as signed by the root (tagged COSE_Sign1, public keys only)",
+        },
+        304: {"description": "the copy named by If-None-Match is current"},
+    },
+)
+def public_trust_list(ctx: PublicCtx, if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    p = publications.public_trust_list(ctx, if_none_match)
+    headers = {"ETag": p.etag, "Cache-Control": f"public, max-age={p.max_age_s}"}
+    if p.not_modified:
+        return Response(status_code=304, headers=headers)
+    return Response(p.signed, media_type=p.media_type, headers=headers)
 
 
 @router.post("/v1/receipts/verify", response_model=VerdictOut)

@@ -3,6 +3,10 @@ sequence-numbered deltas, ``terminal.statuslist``), and the pending grants / sta
 
 Every publication is a pure function of the database at a sequence number, signed deterministically
 (RFC 6979), so the same ``seq`` always gives the same bytes — terminals refuse "same seq, other content".
+The trust list (public keys only) is also published to anyone (:func:`public_trust_list`), so a phone
+can verify a receipt offline against the root it trusts; it is re-signed at least every
+``trust_heartbeat_s`` (a new version with a fresh ``issued_at``) so its age on a terminal is the time
+since the terminal last heard from the centre, which terminals bound per purpose.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Result, select, update
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import key_id
 from server_stub.errors import Conflict, Invalid
 from server_stub.models import Card, Grant, StatusChange, StatusCommand, StatusDeltaRow, Terminal
 from server_stub.repositories import counters
@@ -25,6 +28,7 @@ from server_stub.services.issuer import keys as issuer_keys
 from terminal.statuslist import build_delta, build_snapshot, new_status_list, set_status
 from terminal.trust import (
     MAX_UINT,
+    TYP_TRUST_LIST,
     IssuerKeyEntry,
     StatusListKey,
     TerminalEntry,
@@ -61,7 +65,6 @@ def build_trust_list(ctx: Ctx) -> TrustList:
         )
         for k in issuer_keys(ctx)
     )
-    status_public = ctx.keys.status_list_key.public_key()
     terminals = tuple(
         TerminalEntry(
             terminal_id=t.id,
@@ -76,14 +79,60 @@ def build_trust_list(ctx: Ctx) -> TrustList:
         seq=seq,
         issued_at=issued_at,
         issuers=issuers,
-        status_list_key=StatusListKey(key_id(status_public), sec1_point(status_public)),
+        status_keys=(StatusListKey.of(ctx.keys.status_list_key.public_key()),),
         terminals=terminals,
     )
 
 
+def trust_heartbeat(ctx: Ctx) -> None:
+    """Re-sign the trust list (next version, stamped now) when its newest version is older than the
+    heartbeat: a terminal that keeps syncing always holds a young list; one cut off sees it age."""
+    s = ctx.session
+    if ctx.now() - counters.current(s, counters.TRUST_CHANGED_AT) < ctx.settings.trust_heartbeat_s:
+        return
+    counters.lock(s, counters.TRUST_VERSION)  # then look again: a concurrent request may have just done it
+    if ctx.now() - counters.current(s, counters.TRUST_CHANGED_AT) >= ctx.settings.trust_heartbeat_s:
+        counters.bump_trust(s, ctx.now())
+    s.flush()
+
+
 def trust_list(ctx: Ctx) -> Published:
+    trust_heartbeat(ctx)
     tl = build_trust_list(ctx)
     return Published(tl.seq, tl.issued_at, len(tl.terminals), sign_trust_list(tl, ctx.keys.trust_root_key))
+
+
+@dataclass(frozen=True)
+class PublicTrustList:
+    """The signed trust list as served to anyone, with its HTTP cache validators."""
+
+    signed: bytes
+    etag: str  # a strong ETag: the hash of the signed bytes (quoted)
+    media_type: str
+    max_age_s: int
+    not_modified: bool  # the client's If-None-Match already names these bytes
+
+
+#: How long a client may reuse the public trust list without asking again.
+PUBLIC_TRUST_LIST_MAX_AGE_S = 3600
+PUBLIC_TRUST_LIST_MEDIA_TYPE = TYP_TRUST_LIST  # a tagged COSE_Sign1 (RFC 9052) of that content type
+
+
+def public_trust_list(ctx: Ctx, if_none_match: str | None) -> PublicTrustList:
+    """The signed trust list for anyone (public keys only, no secret), and whether the client's cached
+    copy (``If-None-Match``, RFC 9110 §13.1.2: a list of ETags or ``*``) is still current."""
+    signed = trust_list(ctx).signed
+    etag = '"' + hashlib.sha256(signed).hexdigest()[:32] + '"'
+    return PublicTrustList(
+        signed, etag, PUBLIC_TRUST_LIST_MEDIA_TYPE, PUBLIC_TRUST_LIST_MAX_AGE_S, _matches(if_none_match, etag)
+    )
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)  # weak comparison for GET
 
 
 def trust_root_public_point(ctx: Ctx) -> bytes:

@@ -16,7 +16,7 @@ from terminal.pending import PendingUpdates
 from terminal.redeem import Counter, RedemptionRefused, RedemptionService
 from terminal.revocation import FreshnessPolicy, RevocationCache
 from terminal.sync import SyncClient, Syncer, SyncStateStore
-from terminal.trust import TrustStore, parse_point
+from terminal.truststore import ANCHOR_FILE_NAME, TrustAnchor, TrustStore
 from terminal.verify import Reason, Verdict, Verifier
 from tests.server.conftest import ADMIN, Clock, World, ok
 from tests.server.helpers import PIN, CardUnderTest
@@ -25,22 +25,23 @@ NIK = "6271014708900002"
 
 
 class Terminal:
-    """A counter terminal's core, provisioned with the server's root key."""
+    """A counter terminal's core, installed with the centre's root key as its trust anchor (a file next
+    to, never inside, its database)."""
 
     def __init__(self, world: World, tmp: Path, token: str) -> None:
-        first = ok(world.client.get("/v1/sync/trust-list", headers={"Authorization": f"Bearer {token}"}))
-        self.root = parse_point(bytes.fromhex(first["root_public_key"]), "root")  # pinned at provisioning
+        anchor_path = tmp / ANCHOR_FILE_NAME
+        if not anchor_path.exists():  # installation: the root comes with the terminal, not from a sync
+            TrustAnchor(world.station().keys.trust_root_key.public_key()).install(anchor_path)
         self.engine = make_engine(tmp / "terminal.db")
         clock = world.clock
-        self.trust = TrustStore(self.engine)
-        self.revocation = RevocationCache(self.engine)
+        self.trust = TrustStore(self.engine, TrustAnchor.load(anchor_path))
+        self.revocation = RevocationCache(self.engine, self.trust)
         self.ledger = Ledger(self.engine, clock=clock)
         self.catalogue = Catalogue(self.engine, clock=clock)
         self.pending = PendingUpdates(self.engine, clock=clock)
         self.state = SyncStateStore(self.engine)
         self.syncer = Syncer(
             SyncClient("", token, http=world.client),
-            root_key=self.root,
             trust=self.trust,
             revocation=self.revocation,
             ledger=self.ledger,

@@ -45,6 +45,7 @@ def standard_grants(now: int = NOW) -> list[GrantSpec]:
 @dataclass
 class StaticIssuers:
     keys: dict[bytes, IssuerKey] = field(default_factory=dict)
+    issued_at: int = NOW - 3600  # when the root signed this (pretend) trust list
 
     def issuer(self, kid: bytes) -> IssuerKey | None:
         return self.keys.get(kid)
@@ -90,6 +91,9 @@ class StaticFreshness:
 
     def max_age_s(self, program: int | None) -> float:
         return self.per_program.get(program, self.default_s) if program is not None else self.default_s
+
+    def trust_list_max_age_s(self, program: int | None) -> float:
+        return 30 * DAY
 
 
 def verifier(statuses: StaticStatuses | None = None, issuers: StaticIssuers | None = None) -> Verifier:
