@@ -3,7 +3,7 @@
 ``python -m benchmarks.kiosk [--taps N] [--starts N]`` (Qt offscreen). Ends with ONE JSON line:
 
 - ``cold_start_s``: process start → first paint of the attract screen, median of ``--starts`` runs of
-  ``python -m kiosk_ui --first-paint-and-quit`` on an already provisioned data directory (the kiosk's
+  ``kartu kiosk --first-paint-and-quit`` on an already provisioned data directory (the kiosk's
   steady state: it starts every morning on yesterday's data). The very first start, which also
   personalises the demo cards, is reported as ``cold_start_first_run_s``. Target ≤ 1 s.
 - ``event_to_paint_ms``: the reader's card-inserted event (its ``seen_at`` stamp, taken in the reader
@@ -34,7 +34,7 @@ def one_start(data: Path) -> float:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
     started = time.time()
     out = subprocess.run(
-        [sys.executable, "-m", "kiosk_ui", "--first-paint-and-quit", "--data", str(data)],
+        [sys.executable, "-m", "kartu", "kiosk", "--first-paint-and-quit", "--data", str(data)],
         capture_output=True,
         text=True,
         env=env,
@@ -66,8 +66,8 @@ def percentile(values: list[float], p: float) -> float:
 def event_to_paint(taps: int) -> list[float]:
     from PySide6.QtCore import QEventLoop, QTimer
 
+    from kartu.compose import demo_backend
     from kiosk_ui.app import application
-    from kiosk_ui.backend import build_demo_backend
     from kiosk_ui.i18n import Language
     from kiosk_ui.kiosk import KioskWindow
 
@@ -83,7 +83,7 @@ def event_to_paint(taps: int) -> list[float]:
     app = application()
     language = Language(app)
     with tempfile.TemporaryDirectory(prefix="khbs-bench-") as tmp:
-        backend = build_demo_backend(workdir=Path(tmp))
+        backend = demo_backend(workdir=Path(tmp))
         window = KioskWindow(backend, language)
         window.resize(1280, 800)
         window.show()

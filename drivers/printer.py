@@ -63,6 +63,7 @@ from escpos.constants import QR_ECLEVEL_M
 from escpos.escpos import Escpos
 from escpos.printer import Dummy, File, Network, Serial, Usb
 
+from terminal.config import PrinterKind, PrinterSpec, parse_printer_spec
 from terminal.receipt import (
     STATUS_UNKNOWN,
     Align,
@@ -556,33 +557,22 @@ class PrinterSpecError(ValueError):
     """A printer given on the command line in a form this driver does not know."""
 
 
-def printer_from_spec(spec: str) -> EscposPrinter:
-    """A printer from a short text, as given on the command line (``58mm`` paper by a ``@58`` suffix):
-
-    ``serial:/dev/ttyUSB0[:baud]`` · ``tcp:HOST[:PORT]`` · ``usb:VID:PID`` (hex) · ``file:PATH``.
-    """
-    text, _, paper_text = spec.partition("@")
-    paper = {"": PaperWidth.MM80, "80": PaperWidth.MM80, "58": PaperWidth.MM58}.get(paper_text)
-    kind, _, rest = text.partition(":")
+def printer_from_spec(spec: str | PrinterSpec) -> EscposPrinter:
+    """A printer from a short text, as given on the command line or in the terminal's config
+    (``terminal.config.parse_printer_spec``: ``serial:/dev/ttyUSB0[:baud]`` · ``tcp:HOST[:PORT]`` ·
+    ``usb:VID:PID`` (hex) · ``file:PATH``, ``@58`` for 58 mm paper)."""
     try:
-        if paper is None or not rest:
-            raise ValueError("missing device or unknown paper width")
-        if kind == "serial":
-            device, _, baud = rest.partition(":")
-            return serial_printer(device, paper=paper, baudrate=int(baud) if baud else 115200)
-        if kind == "tcp":
-            host, _, port = rest.partition(":")
-            return network_printer(host, int(port) if port else 9100, paper=paper)
-        if kind == "usb":
-            vid, _, pid = rest.partition(":")
-            return usb_printer(int(vid, 16), int(pid, 16), paper=paper)
-        if kind == "file":
-            return file_printer(rest, paper=paper)
+        parsed = parse_printer_spec(spec) if isinstance(spec, str) else spec
+        paper = PaperWidth.MM58 if parsed.paper_mm == 58 else PaperWidth.MM80
+        if parsed.kind is PrinterKind.SERIAL:
+            return serial_printer(parsed.target, paper=paper, baudrate=parsed.number or 115200)
+        if parsed.kind is PrinterKind.TCP:
+            return network_printer(parsed.target, parsed.number or 9100, paper=paper)
+        if parsed.kind is PrinterKind.USB:
+            return usb_printer(parsed.vendor or 0, parsed.product or 0, paper=paper)
+        return file_printer(parsed.target, paper=paper)
     except ValueError as exc:
-        raise PrinterSpecError(f"printer {spec!r}: {exc}") from exc
-    raise PrinterSpecError(
-        f"printer {spec!r}: use serial:DEV[:BAUD], tcp:HOST[:PORT], usb:VID:PID or file:PATH"
-    )
+        raise PrinterSpecError(f"printer {exc}") from exc
 
 
 __all__ = [

@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--reset", action="store_true", help="start again with new demo cards and ledger")
     demo.add_argument("ui_args", nargs=argparse.REMAINDER, help="passed to the kiosk app")
 
-    kiosk = sub.add_parser("kiosk", help="run the kiosk / counter app")
+    # no help of its own: ``kartu kiosk --help`` shows the app's options (kiosk_ui.app.parse_args)
+    kiosk = sub.add_parser("kiosk", help="run the kiosk / counter app", add_help=False)
     kiosk.add_argument("ui_args", nargs=argparse.REMAINDER)
 
     def card_source(sp: argparse.ArgumentParser) -> None:
@@ -244,9 +245,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("No display: reading the demo cards headless (for the window: xvfb-run -a kartu demo).\n")
         args.headless = True
     if not args.headless:
-        from kiosk_ui import main as kiosk_main
+        from kartu.compose import run_kiosk
 
-        return int(kiosk_main(["--demo", "--data-dir", str(data_dir), *args.ui_args]))
+        return run_kiosk(["--demo", "--data-dir", str(data_dir), *args.ui_args], prog="kartu demo")
     terminal = world.terminal()
     from terminal.card.connection import InProcessConnection
     from terminal.card.session import KhbsSession
@@ -471,10 +472,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_kiosk(args: argparse.Namespace) -> int:
-    from kiosk_ui import main as kiosk_main
+    from kartu.compose import run_kiosk
 
     extra = ["--data-dir", str(args.data_dir)] if args.data_dir else []
-    return int(kiosk_main([*extra, *args.ui_args]))
+    return run_kiosk([*extra, *args.ui_args])
 
 
 def _progress_bar(p: Any) -> None:

@@ -17,18 +17,8 @@ Languages: Bahasa Indonesia is the source language; English comes from Qt's own 
 
 Threads: card I/O and printing never run on the GUI thread; reader events and job results come back
 as Qt signals (``kiosk_ui.worker``). Only this package imports PySide6.
+
+Composition: ``kiosk_ui`` imports no driver, no reference card and no demo world. ``kartu kiosk`` and
+``kartu demo`` (``kartu.compose``) build the :class:`kiosk_ui.backend.Backend` and call
+``kiosk_ui.app.run``; import-linter contracts keep it so.
 """
-
-from __future__ import annotations
-
-from collections.abc import Sequence
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``--demo`` (default) | ``--pcsc``, ``--mode kiosk|counter``, ``--lang id|en``, ``--fullscreen``."""
-    from kiosk_ui.app import main as run
-
-    return run(argv)
-
-
-__all__ = ["main"]

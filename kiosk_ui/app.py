@@ -1,9 +1,9 @@
-"""Entry point: ``kiosk_ui.main(argv)`` (wired to ``kartu kiosk`` / ``kartu demo`` by the CLI)."""
+"""The app's options and its run loop: ``kartu kiosk`` / ``kartu demo`` parse the options with
+:func:`parse_args`, build a :class:`~kiosk_ui.backend.Backend` (``kartu.compose``) and call :func:`run`."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 import time
@@ -14,10 +14,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk_ui import texts
-from kiosk_ui.backend import Backend, build_demo_backend
+from kiosk_ui.backend import Backend
 from kiosk_ui.i18n import Language
 from kiosk_ui.theme import STYLE, app_font
-from terminal.receipt import ReceiptPrinter
 
 log = logging.getLogger(__name__)
 SIZE = (1280, 800)
@@ -70,20 +69,6 @@ def application() -> QApplication:
     return app
 
 
-def pcsc_readers() -> object:
-    """The PC/SC reader supervisor. Imported by name: kiosk_ui never imports hardware modules statically
-    (import-linter), the composition root picks the driver at run time."""
-    module = importlib.import_module("drivers.reader_supervisor")
-    return module.ReaderSupervisor()
-
-
-def real_printer(spec: str) -> ReceiptPrinter:
-    """A python-escpos printer from its spec, imported by name like the readers (drivers/ at run time)."""
-    module = importlib.import_module("drivers.printer")
-    printer: ReceiptPrinter = module.printer_from_spec(spec)
-    return printer
-
-
 def build_window(backend: Backend, language: Language, mode: str) -> QWidget:
     if mode == "counter":
         from kiosk_ui.counter import CounterWindow
@@ -94,23 +79,12 @@ def build_window(backend: Backend, language: Language, mode: str) -> QWidget:
     return KioskWindow(backend, language)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def run(backend: Backend, args: argparse.Namespace) -> int:
+    """Show the kiosk or counter window on ``backend`` until it closes (``args`` from :func:`parse_args`)."""
     app = application()
     language = Language(app)
     language.set(args.lang)
     texts.set_language(args.lang)
-    backend = build_demo_backend(workdir=args.data)
-    if args.pcsc:
-        backend.readers = pcsc_readers()  # type: ignore[assignment]
-        backend.demo = None
-    if args.printer:
-        try:
-            backend.use_printer(real_printer(args.printer))
-        except ValueError as exc:  # PrinterSpecError: say it plainly, no traceback
-            print(f"kartu kiosk: {exc}", file=sys.stderr)
-            return 64
     window = build_window(backend, language, args.mode)
     window.resize(*SIZE)
     if args.first_paint_and_quit:

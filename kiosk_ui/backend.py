@@ -1,8 +1,7 @@
 """What the app runs on: the terminal facade, the card readers, an optional printer, the clerk list.
 
-No Qt here. :func:`build_demo_backend` is the ONE place that builds the embedded demo world (from
-``terminal.demo``, the lead's demo world) — see the marked line in it.
-``kiosk_ui.app`` swaps the in-process demo readers for the PC/SC reader supervisor with ``--pcsc``.
+No Qt here, no driver and no demo world: the composition root (``kartu.compose``) builds a
+:class:`Backend` — the embedded demo, or real readers and printer — and hands it to ``kiosk_ui.app.run``.
 """
 
 from __future__ import annotations
@@ -10,14 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from card_applet_spec.reference_card import CardTorn
 from terminal.app import KhbsTerminal
 from terminal.card.connection import ApduCard
 from terminal.readers import CardReaders, DemoReaders
@@ -169,7 +166,7 @@ class Backend:
     def use_printer(self, printer: ReceiptPrinter) -> None:
         """Print receipts on this printer from now on (a real one chosen on the command line)."""
         self.printer = printer
-        names = {cid: name for cid, name, _pin in DEMO_CLERKS}
+        names = {clerk.clerk_id: clerk.name for clerk in self.clerks.clerks()}
         self.terminal.redemption.receipts = EntryReceiptSink(printer, names)
 
 
@@ -186,55 +183,3 @@ class DemoClock:
 
     def __call__(self) -> float:
         return (self.fixed if self.fixed is not None else time.time()) + self.offset
-
-
-class NotKhbsCard:
-    """Some other chip card (a bank or e-money card): it has no KHBS application."""
-
-    atr = bytes.fromhex("3B8F8001804F0CA000000306030001000000006A")
-
-    def transmit(self, apdu: bytes) -> bytes:
-        return b"\x6a\x82"  # file (application) not found
-
-    def reset(self) -> None:
-        return None
-
-
-def build_demo_backend(
-    *,
-    workdir: Path | None = None,
-    now: float | None = None,
-    with_printer: bool = True,
-) -> Backend:
-    """The embedded demo world (``terminal.demo``) in in-process demo readers, receipts to a text file.
-
-    ======================================================================================================
-    DEMO BACKEND SWITCH: the world comes from ``terminal.demo.DemoWorld`` (the lead's demo world: keys,
-    signed trust list, revocation snapshot, demo card files, SQLite ledger). Swap the world here, and
-    only here.
-    ======================================================================================================
-    """
-    from terminal.demo import DEMO_CARDS, DemoWorld
-
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="khbs-kiosk-"))
-    clock = DemoClock(now)
-    world = DemoWorld(workdir, clock=clock)  # <- the one line to switch
-    world.provision(cards_in_background=True)  # demo cards are issued on a thread
-    printer = TextFilePrinter(world.receipts_dir / "receipts.txt") if with_printer else None
-    sink = EntryReceiptSink(printer, {cid: name for cid, name, _pin in DEMO_CLERKS}) if printer else None
-    clerks = ClerkDirectory()
-    for clerk_id, name, pin in DEMO_CLERKS:
-        clerks.add(clerk_id, name, pin)
-    cards = [DemoCard(d.name, d.label, world.card(d.name), (CardTorn,)) for d in DEMO_CARDS]
-    cards.append(DemoCard("other", "Kartu lain (bukan KHBS)", NotKhbsCard()))
-    demo = DemoReaders()
-    return Backend(
-        terminal=world.terminal(sink, clerk_id="kiosk"),
-        readers=demo,
-        clerks=clerks,
-        printer=printer,
-        demo=demo,
-        demo_cards=cards,
-        clock=clock,
-        workdir=workdir,
-    )

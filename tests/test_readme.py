@@ -5,7 +5,7 @@ What "as shown" means, per kind of command (each rule below is the only liberty 
 - fenced ``sh`` blocks: every line is run from the repository root on a machine without a display, with
   ``HOME`` and the XDG data dir pointed at a temporary directory (the demo keeps its data per user).
   ``bash scripts/test.sh`` is the command running this test and is the one line not run.
-- windowed apps (``python -m kiosk_ui`` without a sub-module) run offscreen until their first paint, then
+- windowed apps (``kartu kiosk``) run offscreen until their first paint, then
   quit (the hidden ``--first-paint-and-quit`` flag the kiosk benchmark uses);
 - ``--printer tcp:192.0.2.10`` (a documentation address) points at the ESC/POS emulator on loopback;
 - commands that write into the checkout (screenshots, translations) write into a temporary copy;
@@ -94,10 +94,10 @@ def run(command: str, env: dict[str, str], cwd: Path = ROOT, timeout: float = 24
 def as_run_here(command: str, tmp_path: Path, printer: TcpPrinterEmulator) -> tuple[str, Path]:
     """The command as this test runs it (see the module docstring), and its working directory."""
     words = shlex.split(command)
-    if words[:3] == [".venv/bin/python", "-m", "kiosk_ui"]:
+    if words[:2] == [".venv/bin/kartu", "kiosk"]:
         command = command + " --first-paint-and-quit"
         command = command.replace(DOC_PRINTER, f"tcp:{printer.host}:{printer.port}")
-    if words[:3] == [".venv/bin/python", "-m", "kiosk_ui.screenshots"]:
+    if words[:3] == [".venv/bin/python", "-m", "kartu.screenshots"]:
         return f"{command} --out {tmp_path / 'shots'}", ROOT
     if words[:3] == [".venv/bin/python", "-m", "kiosk_ui.i18n"]:
         copy = tmp_path / "checkout"
@@ -110,7 +110,7 @@ def as_run_here(command: str, tmp_path: Path, printer: TcpPrinterEmulator) -> tu
 def test_the_readme_shows_commands() -> None:
     commands = shell_commands()
     assert SELF in commands and "bash scripts/demo.sh" in commands
-    assert any(c.startswith(".venv/bin/python -m kiosk_ui") for c in commands)
+    assert any(c.startswith(".venv/bin/kartu kiosk") for c in commands)
     assert len(kartu_table()) >= 10 and len(benchmark_table()) >= 5
 
 
@@ -121,7 +121,7 @@ def test_readme_shell_command(command: str, env: dict[str, str], tmp_path: Path)
         here, cwd = as_run_here(command, tmp_path, printer)
         env["PYTHONPATH"] = str(cwd)
         out = run(here, offscreen(env) if "kiosk" in command else env, cwd)
-    if "kiosk_ui.screenshots" in command:
+    if "kartu.screenshots" in command:
         assert len(list((tmp_path / "shots").glob("*.png"))) >= 30
     if "kiosk_ui.i18n" in command:  # the committed translations are up to date with the sources
         ts = "kiosk_ui/translations/khbs_en.ts"
@@ -135,7 +135,7 @@ def test_readme_kartu_command_and_its_options(sub: str, options: list[str], env:
     out = run(f".venv/bin/kartu {sub} --help", env)
     missing = [o for o in options if o not in out]
     if sub in ("demo", "kiosk"):  # options that belong to the kiosk app itself (passed through)
-        app_help = run(".venv/bin/python -m kiosk_ui --help", offscreen(env))
+        app_help = run(".venv/bin/kartu kiosk --help", offscreen(env))
         missing = [o for o in missing if o not in app_help]
     assert not missing, f"kartu {sub} --help does not know {missing}"
 

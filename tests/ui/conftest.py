@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from kartu.compose import demo_backend
 from kiosk_ui import texts
 from kiosk_ui.app import application
-from kiosk_ui.backend import Backend, build_demo_backend
+from kiosk_ui.backend import Backend
 from kiosk_ui.i18n import Language
 from tests.ui.helpers import NOW
 
@@ -36,7 +37,7 @@ def language(app: QApplication) -> Iterator[Language]:
 
 @pytest.fixture
 def backend(tmp_path: Path) -> Iterator[Backend]:
-    backend = build_demo_backend(workdir=tmp_path / "world", now=NOW)
+    backend = demo_backend(workdir=tmp_path / "world", now=NOW)
     yield backend
 
 

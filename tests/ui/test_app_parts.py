@@ -137,7 +137,17 @@ def test_main_parses_the_lead_s_flags() -> None:
 def test_main_starts_and_paints(tmp_path: Path, mode: str) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
-        [sys.executable, "-m", "kiosk_ui", "--mode", mode, "--data", str(tmp_path), "--first-paint-and-quit"],
+        [
+            sys.executable,
+            "-m",
+            "kartu",
+            "kiosk",
+            "--mode",
+            mode,
+            "--data",
+            str(tmp_path),
+            "--first-paint-and-quit",
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -168,7 +178,7 @@ def test_demo_panel_drives_the_demo_readers(qtbot: Any, backend: Any) -> None:
 
 
 def test_screenshot_script_makes_every_screen(tmp_path: Path, app: QApplication) -> None:
-    from kiosk_ui.screenshots import generate
+    from kartu.screenshots import generate
 
     files = generate(tmp_path)
     names = {f.stem for f in files}
@@ -195,18 +205,18 @@ def test_screenshot_script_makes_every_screen(tmp_path: Path, app: QApplication)
 
 
 def test_unknown_printer_spec_is_a_plain_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from kiosk_ui.app import main
+    from kartu.compose import run_kiosk
 
-    assert main(["--printer", "lpt:1", "--data-dir", str(tmp_path / "demo")]) == 64
+    assert run_kiosk(["--printer", "lpt:1", "--data-dir", str(tmp_path / "demo")]) == 64
     assert "lpt:1" in capsys.readouterr().err
 
 
 def test_backend_prints_on_the_chosen_printer(tmp_path: Path) -> None:
     from drivers.printer import printer_from_spec
-    from kiosk_ui.backend import build_demo_backend
+    from kartu.compose import demo_backend
     from terminal.receipt import EntryReceiptSink
 
-    backend = build_demo_backend(workdir=tmp_path / "demo")
+    backend = demo_backend(workdir=tmp_path / "demo")
     printer = printer_from_spec(f"file:{tmp_path / 'spool.bin'}")
     backend.use_printer(printer)
     assert backend.printer is printer

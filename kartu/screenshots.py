@@ -1,6 +1,6 @@
 """Regenerate docs/screenshots: every kiosk and counter screen in Bahasa Indonesia, and some in English.
 
-``python -m kiosk_ui.screenshots [--out DIR]`` (offscreen, 1280x800, the demo world at a fixed moment).
+``python -m kartu.screenshots [--out DIR]`` (offscreen, 1280x800, the demo world at a fixed moment).
 The UI tests run it into a temporary folder, so it cannot rot.
 """
 
@@ -23,9 +23,10 @@ from PySide6.QtWidgets import QWidget
 
 from card_applet_spec import constants as c
 from card_applet_spec.reference_card import CardTorn, ReferenceCard
+from kartu.compose import demo_backend
 from kiosk_ui import texts
 from kiosk_ui.app import application
-from kiosk_ui.backend import Backend, TextFilePrinter, build_demo_backend
+from kiosk_ui.backend import Backend, TextFilePrinter
 from kiosk_ui.i18n import Language
 from terminal.card.connection import InProcessConnection
 from terminal.card.errors import InvalidPinError
@@ -89,7 +90,7 @@ def _window(cls: Any, backend: Backend, language: Language) -> Any:
 def kiosk_screens(shoot: Shooter, workdir: Path, language: Language) -> None:
     from kiosk_ui.kiosk import KioskWindow
 
-    backend = build_demo_backend(workdir=workdir / "kiosk", now=NOW)
+    backend = demo_backend(workdir=workdir / "kiosk", now=NOW)
     # a purchase earlier in the month, so the card's log has a line to show
     siti = cast(ReferenceCard, backend.card("siti").card)
     backend.terminal.redeem(KhbsSession(InProcessConnection(siti, (CardTorn,))), c.Program.BLT, 150_000, PIN)
@@ -179,7 +180,7 @@ def kiosk_screens(shoot: Shooter, workdir: Path, language: Language) -> None:
 def counter_screens(shoot: Shooter, workdir: Path, language: Language) -> None:
     from kiosk_ui.counter import CounterWindow
 
-    backend = build_demo_backend(workdir=workdir / "counter", now=NOW)
+    backend = demo_backend(workdir=workdir / "counter", now=NOW)
     w = _window(CounterWindow, backend, language)
     try:
         w.login.clerk_id.setText("rina")
