@@ -90,7 +90,7 @@ class SyncClient:
     def __init__(
         self,
         base_url: str,
-        token: str,
+        token: str | None,
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 15.0,
@@ -101,7 +101,7 @@ class SyncClient:
 
         self.http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
         self._http_error: type[Exception] = httpx.HTTPError
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = {"Authorization": f"Bearer {token}"} if token is not None else {}  # None: anonymous
 
     def close(self) -> None:
         self.http.close()
