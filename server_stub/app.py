@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server_stub import db
-from server_stub.api import admin, public, sync
+from server_stub.api import admin, enrol, public, sync
 from server_stub.api.deps import AppState
 from server_stub.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
 from server_stub.keys import KeyRing
@@ -86,6 +86,7 @@ def create_app(
     )
     app.state.khbs = AppState(settings=settings, sessions=sessions, keys=keys, clock=clock or now)
     app.include_router(public.router)
+    app.include_router(enrol.router)
     app.include_router(sync.router)
     app.include_router(admin.router)
 

@@ -7,6 +7,9 @@ class DomainError(Exception):
     """Base class: ``code`` is stable (clients switch on it), the message is for people."""
 
     code = "error"
+    #: True: the request's unit of work commits what the service wrote before raising (an audit entry
+    #: of a refused attempt) instead of rolling it back. Only for errors raised before any other write.
+    keep_writes = False
 
     def __init__(self, message: str, *, code: str | None = None, **extra: object) -> None:
         super().__init__(message)
@@ -34,6 +37,14 @@ class InvalidNik(Invalid):
 
 class Unauthorized(DomainError):
     code = "unauthorized"
+
+
+class EnrolmentCodeInvalid(Unauthorized):
+    """An enrolment code that is unknown, used, revoked or expired: one code, one message for all four
+    (no oracle). The refused attempt stays in the audit log."""
+
+    code = "enrolment_code_invalid"
+    keep_writes = True
 
 
 class Forbidden(DomainError):

@@ -216,6 +216,25 @@ class Terminal(Base):
     enrolled_by: Mapped[str] = mapped_column(String(80))
 
 
+class EnrolmentCode(Base):
+    """A one-time enrolment code an administrator issued for one terminal id. Only the SHA-256 of the
+    normalised code is kept; it is used (``used_at``) by one conditional UPDATE, so it works once."""
+
+    __tablename__ = "enrolment_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    terminal_id: Mapped[str] = mapped_column(String(8), index=True)
+    site: Mapped[str] = mapped_column(String(128))
+    region: Mapped[int] = mapped_column(Integer)
+    pin_reset: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[int | None] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    revoked_by: Mapped[str | None] = mapped_column(String(80))
+
+
 class Clerk(Base):
     __tablename__ = "clerks"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

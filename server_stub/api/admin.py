@@ -22,6 +22,10 @@ from server_stub.api.schemas import (
     ClerksOut,
     CreatedOut,
     EligibilityIn,
+    EnrolmentCodeCreatedOut,
+    EnrolmentCodeIn,
+    EnrolmentCodeOut,
+    EnrolmentCodesOut,
     EnrolmentOut,
     ErrorOut,
     FlagOut,
@@ -58,6 +62,7 @@ from server_stub.services import (
     audit,
     cards,
     catalogue,
+    enrolment_codes,
     flags,
     issuer,
     programs,
@@ -116,6 +121,33 @@ def enrol_terminal(ctx: StaffCtx, body: TerminalIn) -> EnrolmentOut:
 @router.get("/terminals", response_model=TerminalsOut)
 def list_terminals(ctx: StaffCtx) -> TerminalsOut:
     return TerminalsOut(terminals=[TerminalOut.model_validate(t) for t in access.list_terminals(ctx)])
+
+
+@router.post("/enrolment-codes", response_model=EnrolmentCodeCreatedOut, status_code=201)
+def issue_enrolment_code(ctx: StaffCtx, body: EnrolmentCodeIn) -> EnrolmentCodeCreatedOut:
+    issued = enrolment_codes.issue_code(
+        ctx,
+        terminal_id=body.terminal_id,
+        site=body.site,
+        region=body.region,
+        pin_reset=body.pin_reset,
+        valid_hours=body.valid_hours,
+    )
+    return EnrolmentCodeCreatedOut.model_validate(issued)
+
+
+@router.get("/enrolment-codes", response_model=EnrolmentCodesOut)
+def list_enrolment_codes(ctx: StaffCtx) -> EnrolmentCodesOut:
+    codes = enrolment_codes.list_codes(ctx)
+    return EnrolmentCodesOut(codes=[EnrolmentCodeOut.model_validate(c) for c in codes])
+
+
+@router.post("/enrolment-codes/{terminal_id}/revoke", response_model=EnrolmentCodesOut)
+def revoke_enrolment_code(
+    ctx: StaffCtx, terminal_id: Annotated[str, Path(min_length=1, max_length=8)]
+) -> EnrolmentCodesOut:
+    revoked = enrolment_codes.revoke_code(ctx, terminal_id)
+    return EnrolmentCodesOut(codes=[EnrolmentCodeOut.model_validate(c) for c in revoked])
 
 
 @router.post("/terminals/{terminal_id}/deactivate", response_model=TerminalOut)

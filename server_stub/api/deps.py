@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
-from server_stub.errors import Forbidden
+from server_stub.errors import DomainError, Forbidden
 from server_stub.keys import KeyRing
 from server_stub.services.access import authenticate
 from server_stub.services.context import Ctx
@@ -43,6 +43,12 @@ def _unit_of_work(
             ctx.actor = authenticate(ctx, credentials.credentials if credentials else None)
         yield ctx
         session.commit()
+    except DomainError as err:
+        if err.keep_writes:
+            session.commit()
+        else:
+            session.rollback()
+        raise
     except BaseException:
         session.rollback()
         raise

@@ -334,6 +334,49 @@ class TerminalsOut(Out):
     terminals: list[TerminalOut]
 
 
+class EnrolmentCodeIn(Model):
+    terminal_id: Annotated[str, chars(8, 1)]
+    site: Annotated[str, chars(128, 1)]
+    region: Region
+    pin_reset: bool = False
+    valid_hours: Annotated[int, Field(ge=1, le=168)] = 72
+
+
+class EnrolmentCodeCreatedOut(Out):
+    code: str
+    terminal_id: str
+    expires_at: int
+
+
+class EnrolmentCodeOut(Out):
+    terminal_id: str
+    site: str
+    region: int
+    region_name: str
+    pin_reset: bool
+    created_by: str
+    created_at: int
+    expires_at: int
+    used_at: int | None
+    revoked_at: int | None
+    revoked_by: str | None
+    state: Literal["live", "used", "revoked", "expired"]
+
+
+class EnrolmentCodesOut(Out):
+    codes: list[EnrolmentCodeOut]
+
+
+class CodeEnrolIn(Model):
+    code: Annotated[str, chars(64, 1)]
+    public_key: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{130}$")]
+
+
+class CodeEnrolmentOut(EnrolmentOut):
+    server_time: int
+    trust_list_url: str
+
+
 class NikIn(Model):
     nik: NikText
 

@@ -14,10 +14,11 @@ from card_applet_spec import constants as c
 from card_applet_spec.constants import REGIONS
 from card_applet_spec.records import TerminalCertBody
 from card_applet_spec.tlv import tlv
-from server_stub.errors import Conflict, Invalid, NotFound, Unauthorized
+from server_stub.errors import Conflict, EnrolmentCodeInvalid, Invalid, NotFound, Unauthorized
 from server_stub.models import Agency, Clerk, Terminal
 from server_stub.repositories import access as repo
 from server_stub.repositories import counters
+from server_stub.repositories import enrolment_codes as codes
 from server_stub.services import audit
 from server_stub.services.context import (
     ADMIN,
@@ -94,15 +95,107 @@ def check_point(public_key: bytes) -> bytes:
     return public_key
 
 
-def enrol_terminal(
-    ctx: Ctx, *, terminal_id: str, site: str, region: int, public_key: bytes, pin_reset: bool
-) -> Enrolment:
-    ctx.actor.require(REGISTRAR)
+def check_terminal_fields(terminal_id: str, region: int) -> None:
     if not TERMINAL_ID.match(terminal_id):
         raise Invalid("terminal id is 8 characters A-Z/0-9, e.g. T6271001", code="invalid_terminal_id")
     if region not in REGIONS:
         raise Invalid(f"{region} is not a regency/city code of Kalimantan Tengah", code="invalid_region")
+
+
+def enrol_terminal(
+    ctx: Ctx, *, terminal_id: str, site: str, region: int, public_key: bytes, pin_reset: bool
+) -> Enrolment:
+    """An administrator enrols a terminal directly (its open enrolment codes are revoked)."""
+    ctx.actor.require(REGISTRAR)
+    check_terminal_fields(terminal_id, region)
     check_point(public_key)
+    enrolment = _enrol(
+        ctx,
+        terminal_id=terminal_id,
+        site=site,
+        region=region,
+        public_key=public_key,
+        pin_reset=pin_reset,
+        by=ctx.actor.label,
+    )
+    if codes.revoke_open(ctx.session, terminal_id, ctx.now(), ctx.actor.label):
+        audit.record(ctx, "enrolment_code.revoke", terminal_id, reason="enrolled directly")
+    return enrolment
+
+
+# --- one-time enrolment codes --------------------------------------------------------------------
+
+#: Crockford's base32: digits and capitals without I, L, O, U (nothing to confuse, nothing rude).
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 16  # 16 x 5 = 80 bits from ``secrets``
+_CODE_GROUP = 4
+#: What people type for what they read: O for 0, I and L for 1; spaces and hyphens are layout.
+_CODE_TYPING = str.maketrans({"O": "0", "I": "1", "L": "1", " ": None, "-": None, "\t": None})
+CODE_REFUSED = "terminal.enrol_code_refused"
+#: The window over which refused attempts per client are counted in the audit log.
+CODE_FAILURE_WINDOW_S = 3600
+
+
+def new_enrolment_code() -> str:
+    """``XXXX-XXXX-XXXX-XXXX``: 80 random bits in Crockford base32."""
+    value = secrets.randbits(5 * CODE_LENGTH)
+    digits = "".join(CODE_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(CODE_LENGTH)))
+    return "-".join(digits[i : i + _CODE_GROUP] for i in range(0, CODE_LENGTH, _CODE_GROUP))
+
+
+def normalise_code(text: str) -> str | None:
+    """The code's canonical form (16 characters of the alphabet), or None when it cannot be one."""
+    canonical = text.upper().translate(_CODE_TYPING)
+    if len(canonical) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in canonical):
+        return None
+    return canonical
+
+
+def hash_code(canonical: str) -> str:
+    return hashlib.sha256(b"khbs-enrolment-code:" + canonical.encode("ascii")).hexdigest()
+
+
+def enrol_with_code(ctx: Ctx, *, code: str, public_key: bytes, client: str) -> Enrolment:
+    """A terminal enrols itself with the one-time code an administrator issued (no bearer token: the
+    code is the credential). The code is used once, atomically; unknown, used, revoked and expired codes
+    get one and the same ``EnrolmentCodeInvalid``, and the refusal is audited per client (``client``:
+    its address) so guessing shows in the log. The enrolment is audited as the code's issuer's."""
+    check_point(public_key)
+    canonical = normalise_code(code)
+    claimed = codes.claim(ctx.session, hash_code(canonical), ctx.now()) if canonical else None
+    if claimed is None:
+        failures = audit.count(ctx, CODE_REFUSED, client, within_s=CODE_FAILURE_WINDOW_S) + 1
+        audit.record_as(ctx, f"client:{client}", CODE_REFUSED, client, failures_last_hour=failures)
+        ctx.session.flush()
+        raise EnrolmentCodeInvalid("this enrolment code is not valid: ask the administrator for a new one")
+    return _enrol(
+        ctx,
+        terminal_id=claimed.terminal_id,
+        site=claimed.site,
+        region=claimed.region,
+        public_key=public_key,
+        pin_reset=claimed.pin_reset,
+        by=claimed.created_by,
+        code_client=client,
+    )
+
+
+def _enrol(
+    ctx: Ctx,
+    *,
+    terminal_id: str,
+    site: str,
+    region: int,
+    public_key: bytes,
+    pin_reset: bool,
+    by: str,
+    code_client: str | None = None,
+) -> Enrolment:
+    """Enrol (fields checked by the caller; ``by``: the actor label audited, ``code_client``: the address
+    that presented an enrolment code): a token, the trust list's next version, a PIN-reset
+    certificate when asked for. Enrolments serialise on the trust-list version's row lock, taken before
+    the look for an existing terminal, so two enrolments of one id give one terminal and one 409."""
+    counters.lock(ctx.session, counters.TRUST_VERSION)
     if repo.terminal(ctx.session, terminal_id) is not None:
         raise Conflict(f"terminal {terminal_id} is already enrolled", code="terminal_exists")
     token = new_token("khbs_t")
@@ -115,7 +208,7 @@ def enrol_terminal(
         pin_reset=pin_reset,
         active=True,
         enrolled_at=ctx.now(),
-        enrolled_by=ctx.actor.label,
+        enrolled_by=by,
     )
     ctx.session.add(t)
     counters.bump_trust(ctx.session, ctx.now())
@@ -136,7 +229,10 @@ def enrol_terminal(
             + tlv(c.TAG_KEY_ID, signed.kid)
             + tlv(c.TAG_SIGNATURE, signed.signature),
         )
-    audit.record(ctx, "terminal.enrol", terminal_id, site=site, region=region, pin_reset=pin_reset)
+    detail: dict[str, object] = {"site": site, "region": region, "pin_reset": pin_reset}
+    if code_client is not None:
+        detail |= {"via": "enrolment_code", "client": code_client}
+    audit.record_as(ctx, by, "terminal.enrol", terminal_id, **detail)
     return Enrolment(terminal_view(t), token, certificate)
 
 

@@ -9,7 +9,17 @@ from server_stub.services.context import AUDITOR, Ctx
 
 
 def record(ctx: Ctx, action: str, target: str, **detail: Any) -> None:
-    repo.add(ctx.session, at=ctx.now(), actor=ctx.actor.label, action=action, target=target, detail=detail)
+    record_as(ctx, ctx.actor.label, action, target, **detail)
+
+
+def record_as(ctx: Ctx, actor: str, action: str, target: str, **detail: Any) -> None:
+    """An entry on behalf of ``actor`` (a label, e.g. the clerk who issued an enrolment code)."""
+    repo.add(ctx.session, at=ctx.now(), actor=actor[:80], action=action, target=target[:128], detail=detail)
+
+
+def count(ctx: Ctx, action: str, target: str, *, within_s: int) -> int:
+    """How many ``action`` entries on ``target`` the last ``within_s`` seconds hold."""
+    return repo.count(ctx.session, action=action, target=target[:128], since=ctx.now() - within_s)
 
 
 def entries(ctx: Ctx, limit: int, offset: int) -> list[dict[str, Any]]:
