@@ -391,12 +391,12 @@ def world() -> World:
     card.reset()
     session = KhbsSession(recorder)
     session.select()
-    session.read_credential()
+    key = decode_credential(session.read_credential()).claims.card_key
     session.read_card_public_key()
     session.read_grants()
     session.pin_status()
     auth = session.authenticate(CHALLENGE)
-    session.verify_pin(PIN)
+    session.verify_pin(PIN, key)
     session.read_personal_data()
     tx = session.debit(
         program=c.Program.BLT,

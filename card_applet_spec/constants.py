@@ -63,6 +63,10 @@ CARD_NONCE_LEN = 16
 NONCE_LEN = 8
 TERMINAL_ID_LEN = 8
 CARD_SERIAL_LEN = 8
+#: DEBIT command data (§6.6): 29 bytes of fields, then the 8-byte MAC under the DEBIT key of the VERIFY.
+DEBIT_FIELDS_LEN = 29
+DEBIT_MAC_LEN = 8
+DEBIT_DATA_LEN = DEBIT_FIELDS_LEN + DEBIT_MAC_LEN
 KEY_ID_LEN = 8
 LOG_CAPACITY = 16
 MAX_SHORT_DATA = 255
@@ -164,9 +168,11 @@ DOMAIN_GRANT = b"KHBS-GR1"
 DOMAIN_STATUS = b"KHBS-ST1"
 DOMAIN_TERMINAL_CERT = b"KHBS-TC1"
 DOMAIN_PIN_RESET = b"KHBS-PR2"  # PR1 (plain PIN, GET CHALLENGE) was applet version 1.0
-#: Not signature domains: the PIN envelope key derivation (§6.14) and the holder commitment (§4.4).
+#: Not signature domains: the PIN envelope key derivation (§6.14), the DEBIT MAC (§6.6) and the holder
+#: commitment (§4.4).
 DOMAIN_PIN_ENVELOPE = b"KHBS-PE1"
-DOMAIN_HOLDER_COMMIT = b"KHBS-HC1"
+DOMAIN_DEBIT_MAC = b"KHBS-DM1"
+DOMAIN_HOLDER_COMMIT = b"KHBS-HC2"  # HC1 (salt and holder_ref only) was a draft of version 2.0
 
 # --- Programs, kinds and units --------------------------------------------------------------------
 

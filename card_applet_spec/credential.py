@@ -33,7 +33,7 @@ class CredentialError(ValueError):
 class Claims:
     card_serial: bytes
     status_index: int
-    holder_commit: bytes  # SHA-256('KHBS-HC1' || salt || holder_ref)[:16], §4.4
+    holder_commit: bytes  # SHA-256('KHBS-HC2' || salt || holder_ref || details digest)[:16], §4.4
     name: str
     region: int
     card_key: bytes  # SEC1 compressed P-256 point, 33 bytes
@@ -130,11 +130,31 @@ def holder_ref(nik: str, card_serial: bytes) -> bytes:
     return kdf.derive(nik.encode("ascii"))
 
 
-def holder_commit(salt: bytes, holder_reference: bytes) -> bytes:
-    """Claim 4 (schema 2): SHA-256('KHBS-HC1' || salt || holder_ref)[:16]; the salt is only in DF26."""
+def personal_details_digest(nik: str, birth_date: str, sex: str, kk_number: str) -> bytes:
+    """SHA-256 of the personal data of DF26 without the salt, canonically encoded (SPEC §4.4): the CBOR
+    map ``{1: NIK, 2: birth date, 3: sex, 4: KK number}`` with text values, keys in this order, shortest
+    heads. A terminal recomputes it from the fields it parsed, never from the bytes it received."""
+    fields = {
+        int(c.PersonalField.NIK): nik,
+        int(c.PersonalField.BIRTH_DATE): birth_date,
+        int(c.PersonalField.SEX): sex,
+        int(c.PersonalField.KK_NUMBER): kk_number,
+    }
+    return hashlib.sha256(cbor2.dumps(fields)).digest()
+
+
+def holder_commit(salt: bytes, holder_reference: bytes, details_digest: bytes) -> bytes:
+    """Claim 4 (schema 2): SHA-256('KHBS-HC2' || salt || holder_ref || details digest)[:16] (SPEC §4.4).
+
+    ``details_digest`` is :func:`personal_details_digest` of the DF26 fields, so the commitment binds the
+    whole personal data object (NIK, birth date, sex, KK number, salt); the salt is only in DF26.
+    """
     if len(salt) != c.HOLDER_SALT_LEN or len(holder_reference) != c.HOLDER_REF_LEN:
         raise ValueError("salt and holder reference are 16 bytes each")
-    return hashlib.sha256(c.DOMAIN_HOLDER_COMMIT + salt + holder_reference).digest()[: c.HOLDER_COMMIT_LEN]
+    if len(details_digest) != 32:
+        raise ValueError("the details digest is a SHA-256 (32 bytes)")
+    message = c.DOMAIN_HOLDER_COMMIT + salt + holder_reference + details_digest
+    return hashlib.sha256(message).digest()[: c.HOLDER_COMMIT_LEN]
 
 
 def mask_nik(nik: str) -> str:

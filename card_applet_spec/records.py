@@ -270,3 +270,58 @@ def is_valid_pin_block(block: bytes) -> bool:
         and all(0x30 <= b <= 0x39 for b in digits)
         and bytes([c.PIN_PAD]) * (c.PIN_BLOCK_LEN - len(digits)) == block[len(digits) :]
     )
+
+
+#: Domain tags of the receipt signatures (terminal side only: the card never sees them).
+DOMAIN_RECEIPT_CERT = b"KHBS-RT1"  # the issuer certifies a terminal's receipt-signing key
+DOMAIN_RECEIPT = b"KHBS-RC1"  # the terminal attests a receipt it issued
+DOMAIN_RECEIPT_VOID = b"KHBS-RV1"  # the terminal attests that it voided the transaction
+
+
+@dataclass(frozen=True)
+class ReceiptCertBody:
+    """An issuer certificate for a counter terminal's receipt-signing key (50 bytes).
+
+    Separate from :class:`TerminalCertBody` (PIN reset): its own domain tag, a validity window with a
+    start (a receipt is checked against the window at the record's time) and a compressed key (every
+    byte counts in the receipt's QR code).
+    """
+
+    terminal_id: bytes
+    valid_from: int
+    valid_until: int
+    public_key: bytes  # SEC1 compressed point, 33 bytes
+    version: int = FORMAT_VERSION
+
+    _FMT = struct.Struct(">B8sII33s")
+    SIZE = _FMT.size  # 50
+
+    def encode(self) -> bytes:
+        return self._FMT.pack(
+            self.version, self.terminal_id, self.valid_from, self.valid_until, self.public_key
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> ReceiptCertBody:
+        if len(data) != cls.SIZE:
+            raise RecordError(f"receipt certificate must be {cls.SIZE} bytes, got {len(data)}")
+        version, tid, valid_from, valid_until, key = cls._FMT.unpack(data)
+        _check_version(version, "receipt certificate")
+        if key[0] not in (0x02, 0x03):
+            raise RecordError("receipt key must be a compressed SEC1 point")
+        if valid_from > valid_until:
+            raise RecordError("receipt certificate window ends before it starts")
+        return cls(tid, valid_from, valid_until, key, version)
+
+    def signed_message(self) -> bytes:
+        return DOMAIN_RECEIPT_CERT + self.encode()
+
+    def covers(self, moment: int) -> bool:
+        return self.valid_from <= moment <= self.valid_until
+
+
+def receipt_message(domain: bytes, record: bytes, card_signature: bytes) -> bytes:
+    """What a terminal signs for a receipt: ``domain || record (47) || card signature (raw r||s, 64)``."""
+    if domain not in (DOMAIN_RECEIPT, DOMAIN_RECEIPT_VOID):
+        raise ValueError("not a receipt domain tag")
+    return domain + record + card_signature

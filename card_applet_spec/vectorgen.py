@@ -1,91 +1,43 @@
 """Test-vector generator: ``python -m card_applet_spec.vectorgen`` writes ``card_applet_spec/vectors/*.json``.
 
-The vectors are the contract (the model is ISO/IEC 18013-5 Annex D): the reference card and the terminal
-are both tested against them, and an applet on a real chip must answer every recorded command with the
-recorded bytes. Everything is deterministic (fixed keys, a fixed DRBG for the card, RFC 6979 signatures,
-a fixed clock), so running the generator twice gives identical files; ``--check`` exits 1 when the files
-on disk differ from what the generator would write.
+**SPEC.md §11 is the normative description** of the vector files (format of ``keys.json``,
+``setup.json`` and the case files, every key and its encoding, the DRBG, how terminal challenges, nonces
+and the ephemeral keys of PIN envelopes are derived, the replay procedure, coverage, and how to run the
+vectors against a chip). This module is an implementation of SPEC.md: where it, the files it writes or the
+reference card disagree with SPEC.md, SPEC.md wins and the disagreement is a defect to report. The notes
+below are a summary for readers of the code.
+
+Everything is deterministic (fixed keys, a fixed DRBG for the card, RFC 6979 signatures, a fixed clock),
+so running the generator twice gives identical files; ``--check`` writes nothing and exits 1 when the
+files on disk differ from what the generator would write. The generator refuses to write when the
+reference card does not answer a case as the case expects, and it verifies the card signatures it parses.
 
 This module imports only ``card_applet_spec`` (an import-linter contract forbids ``terminal``): the
 command APDUs are built here with small builders over :class:`CommandApdu`, and every exchange is
-recorded against a fresh ``ReferenceCard(MemoryStore(), rng=Drbg(seed))``.
+recorded against a fresh ``ReferenceCard(MemoryStore(), rng=Drbg(seed))`` on the contactless interface
+(FCI capability byte ``0F``).
 
-File format
------------
-``keys.json``
-    The fixed test keys (P-256): ``keys.<name>`` with ``seed`` (text given to
-    ``issuer.key_from_seed``), ``private_scalar_TEST_ONLY`` (hex), ``public_point`` (SEC1 uncompressed,
-    hex), ``kid`` (8 bytes, hex). ``issuer_1`` and ``issuer_2`` are on every personalised card,
-    ``terminal_1`` is a counter terminal's key, ``rogue`` is on no card (it makes bad signatures) and
-    ``card`` is the key GENERATE KEY makes from the card DRBG. Also the DRBG definition and the clock.
-``setup.json``
-    ``profiles.<name>`` = ``{"description", "card_rng_seed", "parameters", "exchanges"}``: the exchanges
-    that take a blank card to that state (personalisation, grants, ...). ``blank`` has none.
-``<command>.json``
-    ``{"command", "description", "keys": "keys.json", "setup": "setup.json", "cases": [case, ...]}``.
-    A case is ``{"name", "description", "setup", "card_rng_seed", "exchanges", "steps"}``:
-
-    * ``exchanges``: ``[{"command": hex, "response": hex, "note"}]``; ``response`` is response data
-      followed by SW1 SW2.
-    * ``steps``: what a terminal does to produce the exchanges, in order (see below).
-
-To replay a case: make a card whose random source is ``Drbg(card_rng_seed)`` (one stream for the whole
-run), send the exchanges of ``setup.json`` profile ``setup``, then the case's exchanges, and compare each
-response byte for byte. There is no reset between setup and case (a profile's last exchanges leave the
-applet selected), but no case depends on that session: cases begin with SELECT as a new tap does, or
-with a command that is refused before the selection matters (blank cases start unselected).
-
-Steps
------
-Each step is ``{"op", "args"?, "expect"?, "sw"?}`` and consumes the next exchanges in order. ``args`` are
-the operation's inputs (byte strings as hex). When the card accepts the operation, ``expect`` holds the
-parsed result (absent for operations that return nothing); when it refuses it, ``sw`` holds the status
-word (hex) and there is no ``expect``. Every operation sends short APDUs; a 61xx answer is followed by
-GET RESPONSE ``00 C0 00 00 xx`` (Le = xx, 00 for 256) until the final status word. The operations:
-
-====================  ===================================================  ==============================
-op                    command                                              expect
-====================  ===================================================  ==============================
-select                00 A4 04 00 07 AID 00                                FCI fields: version,
-                                                                           capabilities, life_cycle,
-                                                                           serial (or null), log_capacity
-read_credential       00 CA DF 21 00                                       length, kid and the claims
-read_serial           00 CA DF 24 00                                       serial
-read_card_public_key  00 CA DF 27 00                                       point
-read_grants           00 CA DF 22 00                                       grants: [{body fields, kid}]
-read_personal_data    00 CA DF 26 00                                       nik, birth_date, sex, kk_number
-authenticate          00 88 00 00 10 challenge 00                          the AuthBody fields
-get_challenge         00 84 00 00 10                                       challenge
-pin_status            00 20 00 80 (no data)                                verified, tries_remaining (63Cx
-                                                                           = not verified, x tries; 9000
-                                                                           = verified)
-verify_pin            00 20 00 80 08 PIN block                             -
-change_pin            00 24 00 80 10 old block || new block                -
-reset_pin             read_serial, get_challenge, then 00 2C 00 80 Lc      -
-                      7F21 certificate || C6 new block || 9E signature by
-                      keys.json key ``signing_key`` over KHBS-PR1 ||
-                      serial || challenge || new block
-debit                 80 54 00 00 1D program amount terminal_id nonce      the TxRecord fields
-                      terminal_time expected_counter 00
-read_log              80 B2 00 count 00                                    records: [TxRecord fields]
-load_grant            80 E2 00 00 Lc C3 body || C4 kid || 9E signature     -
-set_status            80 F0 target 00 Lc C7 body || C4 kid || 9E signature -
-generate_key          80 46 00 00 00                                       point
-put_data              00 DA do(2) Lc value                                 -
-put_issuer_key        00 DA DF 25 Lc E4 { C4 kid, 86 point }               -
-set_initial_pin       00 24 01 80 08 PIN block                             -
-activate              80 F0 0F 00 (no data)                                -
-raw                   the next exchange's command as it is (malformed,     -
-                      unusual or out-of-order APDUs no operation sends)
-====================  ===================================================  ==============================
-
-Card signatures in the results (authentication, transaction records) verify with the card key in
-``keys.json`` (and in the credential); issuer signatures with the issuer key named by the kid.
-
-DRBG
-----
-``Drbg(seed)`` is the stream SHA-256(seed || 00000000) || SHA-256(seed || 00000001) || ... (4-byte
-big-endian counter); each request for n random bytes takes the next n bytes of the stream.
+Summary (SPEC §11.2-§11.5)
+--------------------------
+* ``keys.json``: the published test keys (``issuer_1``, ``issuer_2``, ``terminal_1``, ``rogue``, and
+  ``card``, the key the first GENERATE KEY makes from the card DRBG), the DRBG seed, the clock, the
+  terminal ids.
+* ``setup.json``: profiles ``blank``, ``personalised``, ``personalised_with_grants``, ``pin_blocked``,
+  each ``{"description", "card_rng_seed", "parameters", "exchanges"}``.
+* ``<command>.json``: ``{"command", "description", "keys", "setup", "cases"}``; a case is ``{"name",
+  "description", "setup", "card_rng_seed", "exchanges": [{"command", "response", "note"}], "steps":
+  [{"op", "args"?, "expect"?, "sw"?}]}``. The operations (``select``, ``authenticate``, ``verify_pin``,
+  ``change_pin``, ``reset_pin``, ``debit``, ..., ``raw``) and their arguments and results are tabulated
+  in SPEC §11.4.
+* ``Drbg(seed)``: SHA-256(seed || 00000000) || SHA-256(seed || 00000001) || ... (4-byte big-endian
+  counter); each request for n bytes takes the next n bytes. The card draws from it only in GENERATE KEY
+  (32 bytes, retried while out of range) and in a successful INTERNAL AUTHENTICATE (the 16-byte card
+  nonce).
+* Terminal values: challenges and DEBIT nonces are SHA-256(b"KHBS vector " || label) truncated to 16 / 8
+  bytes (:func:`fixed_bytes`); the ephemeral scalar of a PIN envelope is SHA-256(b"KHBS vector ephemeral "
+  || label) mod (n - 1) + 1 (:func:`ephemeral_scalar`), recorded in the step as ``ephemeral_scalar``.
+* Replay: a fresh blank card with ``Drbg(card_rng_seed)``, the setup profile's exchanges, then the case's,
+  every response (data || SW1 SW2) compared byte for byte.
 """
 
 from __future__ import annotations
@@ -113,10 +65,11 @@ from card_applet_spec.credential import (
     decode_credential,
     holder_commit,
     holder_ref,
+    personal_details_digest,
     sign_credential,
 )
 from card_applet_spec.issuer import IssuerSigner, Signed, key_from_seed, uncompressed_point
-from card_applet_spec.pin_envelope import private_key_from_scalar, seal
+from card_applet_spec.pin_envelope import SealedVerify, debit_mac, private_key_from_scalar, seal, seal_verify
 from card_applet_spec.records import (
     AuthBody,
     Balance,
@@ -296,7 +249,11 @@ def credential_bytes() -> bytes:
     claims = Claims(
         card_serial=SERIAL,
         status_index=STATUS_INDEX,
-        holder_commit=holder_commit(HOLDER_SALT, holder_reference()),
+        holder_commit=holder_commit(
+            HOLDER_SALT,
+            holder_reference(),
+            personal_details_digest(HOLDER_NIK, HOLDER_BIRTH_DATE, HOLDER_SEX, HOLDER_KK),
+        ),
         name=HOLDER_NAME,
         region=int(HOLDER_NIK[:4]),
         card_key=compressed_point(CARD_KEY.public_key()),
@@ -380,6 +337,16 @@ def debit_apdu(data: bytes, *, p1: int = 0, p2: int = 0) -> bytes:
     return CommandApdu(c.CLA_PROPRIETARY, c.INS_DEBIT, p1, p2, data, le=256).encode()
 
 
+DEBIT_HEADER = bytes([c.CLA_PROPRIETARY, c.INS_DEBIT, 0, 0])
+#: The key a DEBIT is MACed under when no VERIFY of the case gave one (the card refuses it first).
+NO_DEBIT_KEY = bytes(16)
+
+
+def maced(debit_key: bytes, fields: bytes, header: bytes = DEBIT_HEADER) -> bytes:
+    """DEBIT command data (§6.6): the 29 bytes of fields, then their MAC under ``debit_key``."""
+    return fields + debit_mac(debit_key, header, fields)
+
+
 def read_log_apdu(count: int) -> bytes:
     return CommandApdu(c.CLA_PROPRIETARY, c.INS_READ_LOG, 0, count, le=256).encode()
 
@@ -408,6 +375,12 @@ def envelope(ins: int, nonce: bytes, plaintext: bytes, label: str) -> bytes:
     """A PIN envelope (§6.14) to the vector card key, with the ephemeral key of ``label``."""
     eph = private_key_from_scalar(ephemeral_scalar(label))
     return seal(CARD_POINT, ins, SERIAL, nonce, plaintext, ephemeral=eph)
+
+
+def verify_envelope(nonce: bytes, block: bytes, label: str) -> SealedVerify:
+    """A VERIFY envelope (§6.14) and the DEBIT key it yields, with the ephemeral key of ``label``."""
+    eph = private_key_from_scalar(ephemeral_scalar(label))
+    return seal_verify(CARD_POINT, SERIAL, nonce, block, ephemeral=eph)
 
 
 def reset_message_data(
@@ -559,6 +532,10 @@ class Tap:
         self.steps: list[dict[str, Any]] = []
         #: the card nonce of the last command if it was a successful INTERNAL AUTHENTICATE (§5.1.3)
         self.nonce: bytes | None = None
+        #: as the terminal session: the DEBIT key of its last successful VERIFY, spent by the next DEBIT
+        self.debit_key: bytes | None = None
+        #: the DEBIT key of the last successful VERIFY, spent or not (what a retried DEBIT is MACed under)
+        self.last_debit_key: bytes = NO_DEBIT_KEY
         self._labels = 0
 
     def label(self, what: str) -> str:
@@ -628,6 +605,7 @@ class Tap:
     # -- terminal operations ----------------------------------------------------------------------
     def select(self, note: str = "", sw: int = OK) -> dict[str, Any] | None:
         data = self.collect(select_apdu(), note or "SELECT the KHBS applet by AID", sw)
+        self.debit_key = None
         if sw != OK:
             self._step("select", None, sw)
             return None
@@ -749,11 +727,15 @@ class Tap:
         self, op: str, ins: int, plaintext: bytes, args: dict[str, Any], note: str, sw: int
     ) -> None:
         """VERIFY or CHANGE REFERENCE DATA P1=00 with the plaintext enciphered to the card (§6.14)."""
+        self.debit_key = None
         nonce = self.ensure_nonce()
         label = self.label("ephemeral")
-        env = envelope(ins, nonce or bytes(c.CARD_NONCE_LEN), plaintext, label)
+        sealed = verify_envelope(nonce or bytes(c.CARD_NONCE_LEN), plaintext, label)
+        env = sealed.envelope if ins == c.INS_VERIFY else envelope(ins, nonce or bytes(16), plaintext, label)
         apdu = verify_apdu(env) if ins == c.INS_VERIFY else change_apdu(env)
         self.collect(apdu, note, sw)
+        if ins == c.INS_VERIFY and sw == OK and nonce is not None:
+            self.debit_key = self.last_debit_key = sealed.debit_key
         if nonce is None:
             self.steps.append({"op": "raw"})
         else:
@@ -796,6 +778,7 @@ class Tap:
     ) -> None:
         """As a certified counter terminal: INTERNAL AUTHENTICATE (verified with the checked
         credential's key), then RESET RETRY COUNTER bound to its card nonce (chained: over 255 bytes)."""
+        self.debit_key = None
         self.authenticate(
             self.label("reset challenge"),
             "INTERNAL AUTHENTICATE: the terminal verifies it with the checked credential; its card nonce "
@@ -836,12 +819,18 @@ class Tap:
         note: str = "",
         sw: int = OK,
     ) -> TxRecord | None:
+        """As the terminal session: DEBIT MACed under the DEBIT key of this session's VERIFY (§6.6), which
+        it spends. Without one the session sends nothing: the DEBIT is then recorded as ``raw``, MACed
+        under the last VERIFY's key (a retried DEBIT) or, if there was none, :data:`NO_DEBIT_KEY`."""
         nonce = fixed_bytes(label, c.NONCE_LEN)
-        data = self.collect(
-            debit_apdu(debit_data(program, amount, nonce, terminal_time, counter)),
-            note or f"DEBIT {_program_name(program)} amount {amount}, expected counter {counter}",
-            sw,
-        )
+        key, self.debit_key = self.debit_key, None
+        fields = debit_data(program, amount, nonce, terminal_time, counter)
+        note = note or f"DEBIT {_program_name(program)} amount {amount}, expected counter {counter}"
+        if key is None:
+            what = "MAC under a spent key" if self.last_debit_key != NO_DEBIT_KEY else "MAC under no key"
+            self.raw(debit_apdu(maced(self.last_debit_key, fields)), f"{note} ({what})", sw)
+            return None
+        data = self.collect(debit_apdu(maced(key, fields)), f"{note}, MAC under the VERIFY's DEBIT key", sw)
         args = {
             "program": program,
             "amount": amount,
@@ -878,6 +867,7 @@ class Tap:
 
     def set_status(self, target: int, signed: Signed, note: str = "", sw: int = OK) -> None:
         data = signed_object_tlv(c.TAG_STATUS_BODY, signed)
+        self.debit_key = None
         self.collect(set_status_apdu(target, data), note or f"SET STATUS to {target:02X}", sw)
         self._step("set_status", {"target": target, **signed_json(signed)}, sw)
 
@@ -2169,19 +2159,96 @@ def _d_cash_zero(t: Tap) -> None:
     "debit",
     "wrong_lc",
     GRANTS,
-    "DEBIT data of other than 29 bytes: 6700; P1P2 other than 0000: 6A86. These are checked before the "
-    "PIN, so they do not use up the verification.",
+    "DEBIT data of other than 37 bytes: 6700 — the 29 bytes of fields without a MAC included; P1P2 other "
+    "than 0000: 6A86. These are checked before the PIN, so they do not use up the verification.",
 )
 def _d_wrong_lc(t: Tap) -> None:
     t.select(SELECT_NOTE)
     t.verify_pin(PIN)
-    data = debit_data(P.BLT, 1_000, fixed_bytes("nonce lc", 8), TERMINAL_TIME, 0)
-    t.raw(debit_apdu(data[:-1]), "DEBIT with 28 bytes", SW.WRONG_LENGTH)
-    t.raw(debit_apdu(data + b"\x00"), "DEBIT with 30 bytes", SW.WRONG_LENGTH)
-    t.raw(debit_apdu(data, p1=0x01), "DEBIT P1=01", SW.INCORRECT_P1P2)
+    key = t.last_debit_key
+    fields = debit_data(P.BLT, 1_000, fixed_bytes("nonce lc", 8), TERMINAL_TIME, 0)
+    data = maced(key, fields)
+    t.raw(debit_apdu(fields), "DEBIT with the 29 bytes of fields and no MAC", SW.WRONG_LENGTH)
+    t.raw(debit_apdu(data[:-1]), "DEBIT with 36 bytes", SW.WRONG_LENGTH)
+    t.raw(debit_apdu(data + b"\x00"), "DEBIT with 38 bytes", SW.WRONG_LENGTH)
+    t.raw(
+        debit_apdu(maced(key, fields, bytes([0x80, c.INS_DEBIT, 1, 0])), p1=0x01),
+        "DEBIT P1=01",
+        SW.INCORRECT_P1P2,
+    )
     t.debit(
         P.BLT, 1_000, 0, label="nonce lc", note="DEBIT, well formed: the malformed ones did not use the PIN"
     )
+
+
+@case(
+    "debit",
+    "wrong_mac",
+    GRANTS,
+    "A DEBIT whose MAC is not the one of its fields under the DEBIT key of the VERIFY (one MAC byte changed; "
+    "then one field byte changed, as a relay would, under the right MAC): 6982, and the verification is "
+    "consumed — the same DEBIT with the right MAC then gets 6982 too, so a MAC cannot be guessed across "
+    "tries. After a new VERIFY, its key's MAC goes through.",
+)
+def _d_wrong_mac(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    t.verify_pin(PIN)
+    key = t.last_debit_key
+    fields = debit_data(P.BLT, 1_000, fixed_bytes("nonce mac 1", 8), TERMINAL_TIME, 0)
+    t.raw(
+        debit_apdu(flip_last(maced(key, fields))),
+        "DEBIT, last MAC byte changed",
+        SW.SECURITY_STATUS_NOT_SATISFIED,
+    )
+    t.raw(
+        debit_apdu(maced(key, fields)),
+        "DEBIT with the right MAC after the wrong one: the verification was consumed",
+        SW.SECURITY_STATUS_NOT_SATISFIED,
+    )
+    t.verify_pin(PIN)
+    key = t.last_debit_key
+    relayed = debit_data(P.BLT, 600_000, fixed_bytes("nonce mac 1", 8), TERMINAL_TIME, 0)
+    t.raw(
+        debit_apdu(relayed + debit_mac(key, DEBIT_HEADER, fields)),
+        "DEBIT amount changed to 600000 by a relay, with the terminal's MAC of amount 1000",
+        SW.SECURITY_STATUS_NOT_SATISFIED,
+    )
+    t.verify_pin(PIN)
+    rec = t.debit(P.BLT, 1_000, 0, label="nonce mac 2")
+    _check(rec is not None and rec.balance_after == 599_000, "record")
+
+
+@case(
+    "debit",
+    "verified_by_another_terminal",
+    GRANTS,
+    "A relay, or a second terminal, makes its own VERIFY after the terminal's (a new envelope, a new "
+    "DEBIT key). The terminal's DEBIT, MACed under the key of its own VERIFY, gets 6982 and consumes the "
+    "verification; the other key's DEBIT then gets 6982 too. Only the key of the VERIFY that holds the "
+    "verification authorises a DEBIT.",
+)
+def _d_other_terminal(t: Tap) -> None:
+    t.select(SELECT_NOTE)
+    t.verify_pin(PIN, "VERIFY by the terminal")
+    ours = t.last_debit_key
+    t.verify_pin(PIN, "VERIFY by another terminal (a new envelope, its own DEBIT key)")
+    theirs = t.last_debit_key
+    _check(ours != theirs, "two VERIFYs, two DEBIT keys")
+    fields = debit_data(P.BLT, 1_000, fixed_bytes("nonce other 1", 8), TERMINAL_TIME, 0)
+    t.raw(
+        debit_apdu(maced(ours, fields)),
+        "DEBIT MACed under the key of the first VERIFY (not the one the card holds)",
+        SW.SECURITY_STATUS_NOT_SATISFIED,
+    )
+    t.raw(
+        debit_apdu(maced(theirs, fields)),
+        "DEBIT MACed under the key of the second VERIFY: the verification was consumed",
+        SW.SECURITY_STATUS_NOT_SATISFIED,
+    )
+    t.debit_key = None
+    t.verify_pin(PIN)
+    rec = t.debit(P.BLT, 1_000, 0, label="nonce other 2")
+    _check(rec is not None and rec.tx_counter == 1, "record")
 
 
 @case("debit", "in_personalisation", BLANK, "DEBIT before activation: 6985.")
@@ -2652,7 +2719,7 @@ def _p_chain_unsupported(t: Tap) -> None:
     t.select(SELECT_NOTE)
     verify = CommandApdu(0x10, c.INS_VERIFY, 0, c.PIN_REFERENCE, pin_block(PIN))
     t.raw(verify.encode(), "VERIFY with CLA 10", SW.CHAINING_NOT_SUPPORTED)
-    data = debit_data(P.BLT, 1_000, fixed_bytes("nonce chain", 8), TERMINAL_TIME, 0)
+    data = maced(NO_DEBIT_KEY, debit_data(P.BLT, 1_000, fixed_bytes("nonce chain", 8), TERMINAL_TIME, 0))
     debit = CommandApdu(c.CLA_PROPRIETARY | c.CLA_CHAINING_BIT, c.INS_DEBIT, 0, 0, data)
     t.raw(debit.encode(), "DEBIT with CLA 90", SW.CHAINING_NOT_SUPPORTED)
     t.verify_pin(PIN, "VERIFY unchained afterwards: 9000")

@@ -22,6 +22,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 from PySide6.QtWidgets import QWidget
 
 from card_applet_spec import constants as c
+from card_applet_spec.credential import decode_credential
 from card_applet_spec.reference_card import CardTorn, ReferenceCard
 from kartu.compose import demo_backend
 from kiosk_ui import texts
@@ -293,9 +294,10 @@ def _admin_flows(w: Any, backend: Backend, shoot: Shooter) -> None:
     maria = cast(ReferenceCard, backend.card("maria").card)
     session = KhbsSession(InProcessConnection(maria, (CardTorn,)))
     session.select()
+    key = decode_credential(session.read_credential()).claims.card_key
     for _ in range(3):
         with contextlib.suppress(InvalidPinError):  # wrong PIN: the point here
-            session.verify_pin("000000")
+            session.verify_pin("000000", key)
     maria.reset()
     _tap(backend, "maria")
     wait(lambda: w.current == "holder")

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import Claims, compressed_point, holder_commit, mask_nik, sign_credential
+from card_applet_spec.credential import Claims, compressed_point, mask_nik, sign_credential
 from card_applet_spec.issuer import key_from_seed, uncompressed_point
 from card_applet_spec.records import TxRecord
 from server_stub import db
@@ -37,7 +37,7 @@ from server_stub.services import access, cards, catalogue, ingest, registry
 from server_stub.services.context import ADMIN, Actor, Ctx
 from server_stub.services.reference import ensure_reference_data
 from server_stub.settings import Settings
-from terminal.personalise import IssuedCard
+from terminal.personalise import IssuedCard, holder_commitment
 
 #: Rough population weights (thousands, BPS 2023) of the 14 regencies/cities, Kemendagri codes.
 POPULATION = {
@@ -275,7 +275,7 @@ def _cards(
             status_index=plan.status_index,
             # the salt would live in the card's PIN-protected DF26: these cards exist only on the
             # server, so it is drawn and dropped (nothing readable can test a NIK guess, SPEC §4.4)
-            holder_commit=holder_commit(rng.randbytes(c.HOLDER_SALT_LEN), ref),
+            holder_commit=holder_commitment(plan.holder, plan.serial, rng.randbytes(c.HOLDER_SALT_LEN), ref),
             name=plan.holder.name,
             region=int(citizen.nik[:4]),
             card_key=compressed_point(key.public_key()),

@@ -20,6 +20,7 @@ from card_applet_spec.credential import (
     compressed_point,
     holder_commit,
     holder_ref,
+    personal_details_digest,
     sign_credential,
 )
 from card_applet_spec.issuer import IssuerSigner
@@ -75,18 +76,32 @@ class IssuedCard:
     credential: bytes
 
 
+def _fields(holder: Holder) -> tuple[str, str, str, str]:
+    """NIK, birth date, sex, KK number: the DF26 fields (SPEC.md §6.12) besides the salt."""
+    nik = parse_nik(holder.nik)
+    return nik.value, nik.birth_date.isoformat(), "P" if nik.female else "L", holder.kk_number
+
+
 def personal_data(holder: Holder, salt: bytes) -> bytes:
     """DF26 (SPEC.md §6.12): NIK, birth date, sex, KK number and the salt of the holder commitment."""
-    nik = parse_nik(holder.nik)
+    nik, birth_date, sex, kk_number = _fields(holder)
     return cbor2.dumps(
         {
-            c.PersonalField.NIK: nik.value,
-            c.PersonalField.BIRTH_DATE: nik.birth_date.isoformat(),
-            c.PersonalField.SEX: "P" if nik.female else "L",
-            c.PersonalField.KK_NUMBER: holder.kk_number,
+            c.PersonalField.NIK: nik,
+            c.PersonalField.BIRTH_DATE: birth_date,
+            c.PersonalField.SEX: sex,
+            c.PersonalField.KK_NUMBER: kk_number,
             c.PersonalField.HOLDER_SALT: salt,
         }
     )
+
+
+def holder_commitment(holder: Holder, serial: bytes, salt: bytes, reference: bytes | None = None) -> bytes:
+    """Credential claim 4 (SPEC.md §4.4) over the whole DF26 of ``holder``: salt, holder_ref and the
+    digest of NIK, birth date, sex and KK number. ``reference``: holder_ref if already computed."""
+    nik, birth_date, sex, kk_number = _fields(holder)
+    ref = reference if reference is not None else holder_ref(nik, serial)
+    return holder_commit(salt, ref, personal_details_digest(nik, birth_date, sex, kk_number))
 
 
 def personalise(
@@ -113,7 +128,7 @@ def personalise(
     claims = Claims(
         card_serial=serial,
         status_index=status_index,
-        holder_commit=holder_commit(salt, reference),
+        holder_commit=holder_commitment(holder, serial, salt, reference),
         name=holder.name,
         region=nik.region,
         card_key=compressed_point(card_key),

@@ -23,7 +23,7 @@ from terminal.redeem import DebitInterrupted, DebitNotTrusted
 from terminal.verify import Verdict
 from tests.conftest import READER_STATE_TIMEOUT_S, VPCD_READER
 from tests.support.counter import RecordingPrinter, service
-from tests.support.relay import shift_time
+from tests.support.relay import remac, shift_time
 from tests.support.world import NOW, PIN, make_card
 
 pytestmark = pytest.mark.pcsc
@@ -44,7 +44,10 @@ class FieldRelay(ReferenceCard):
         if not (self.armed and len(apdu) > 1 and apdu[1] == c.INS_DEBIT):
             return super().transmit(apdu)
         self.armed = False
-        response = super().transmit(self.command(apdu) if self.command else apdu)
+        if self.command is not None:  # a cloned-key emulator re-MACs what it changed (tests/support/relay.py)
+            key = self._s.debit_key
+            apdu = remac(key, self.command(apdu)) if key is not None else self.command(apdu)
+        response = super().transmit(apdu)
         return self.answer if self.answer is not None else response
 
 

@@ -31,7 +31,7 @@ from terminal.redeem import (
 from terminal.verify import Reason, Verdict
 from tests.support.counter import RecordingPrinter, service
 from tests.support.relay import LOST, Relay, other_program, resign, session, shift_time
-from tests.support.world import NOW, PIN, connect, make_card
+from tests.support.world import NOW, PIN, card_key, connect, make_card
 
 AMOUNT = 100_000  # of BLT's 600,000
 OK = b"\x90\x00"
@@ -220,17 +220,17 @@ def test_a_real_counter_mismatch_is_refused_and_settled() -> None:
     """Another terminal debits between this terminal's tap and its DEBIT: the card refuses (9102)."""
     card, svc, _ = _setup()
     other = service()
+    ours = connect(card)
 
     def sneak_in(point: str) -> None:
         if point == "after_intent":
             other.redeem(connect(card), c.Program.SEMBAKO, 1_000, PIN)
-            again = connect(card)  # the card's one session: the PIN is verified again for our DEBIT
-            again.select()
-            again.verify_pin(PIN)
+            ours.select()  # the card's one session: the PIN is verified again for our DEBIT (our key)
+            ours.verify_pin(PIN, card_key(ours))
 
     svc.fault = sneak_in
     with pytest.raises(RedemptionRefused) as err:
-        svc.redeem(connect(card), c.Program.BLT, AMOUNT, PIN)
+        svc.redeem(ours, c.Program.BLT, AMOUNT, PIN)
     assert err.value.reason is FailureReason.COUNTER_MISMATCH
     assert svc.ledger.entries()[0].state is State.ABANDONED
     assert card.state.grant_for(c.Program.BLT).remaining == 600_000  # type: ignore[union-attr]

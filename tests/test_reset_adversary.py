@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import decode_credential, holder_commit, holder_ref
+from card_applet_spec.credential import decode_credential, holder_commit, holder_ref, personal_details_digest
 from card_applet_spec.records import TerminalCertBody, pin_block
 from card_applet_spec.reference_card import CardTorn, ReferenceCard
 from terminal.app import KhbsTerminal, NotTheCheckedCard, PinResetter
@@ -26,16 +26,17 @@ from terminal.card.errors import (
     AuthorisationFailedError,
     HolderCheckBlockedError,
     HolderMismatchError,
+    NoDebitAuthorisationError,
     PinRequiredError,
     WrongDataError,
     WrongStateError,
 )
-from terminal.card.session import KhbsSession, TerminalCert
+from terminal.card.session import KhbsSession, TerminalCert, parse_personal_data
 from terminal.catalogue import Catalogue
 from terminal.tap import TapResult, check_tap
 from terminal.verify import Verdict
 from tests.support.counter import service, sqlite_engine
-from tests.support.world import HOLDERS, ISSUER, NOW, PIN, connect, make_card, verifier
+from tests.support.world import HOLDERS, ISSUER, NOW, PIN, card_key, connect, make_card, verifier
 
 NEW_PIN = "1357"
 THIEF_PIN = "9999"
@@ -62,7 +63,7 @@ def block_pin(card: ReferenceCard) -> None:
     session.select()
     for _ in range(c.PIN_MAX_TRIES):
         with pytest.raises(Exception):  # noqa: B017 - InvalidPinError then PinBlocked: any refusal
-            session.verify_pin("000000")
+            session.verify_pin("000000", card_key(session))
     assert card.state.pin_tries == 0
 
 
@@ -190,7 +191,7 @@ def test_genuine_reset_works_and_the_new_pin_opens_the_card() -> None:
     counter_terminal().reset_pin(session, tap, HOLDERS["siti"].nik, NEW_PIN)
     again = connect(victim)
     again.select()
-    again.verify_pin(NEW_PIN)
+    again.verify_pin(NEW_PIN, card_key(again))
 
 
 def test_recorded_reset_replayed_on_the_same_card_fails() -> None:
@@ -250,7 +251,7 @@ def _replay_verify(card: ReferenceCard | Connection, verify: bytes) -> None:
     session.authenticate(bytes(16))
     assert raw.send_and_receive(verify)[1] == WrongDataError(0x6A80).sw  # keys bound to the old nonce
     assert session.pin_status().tries_remaining == c.PIN_MAX_TRIES and not session.pin_status().verified
-    with pytest.raises(PinRequiredError):
+    with pytest.raises(NoDebitAuthorisationError):  # the session never sends it: no VERIFY of its own
         session.debit(
             program=c.Program.BLT,
             amount=1,
@@ -298,14 +299,18 @@ def test_nothing_readable_without_pin_tests_a_nik_guess() -> None:
     claims = decode_credential(issued.credential).claims
     # the commitment cannot be recomputed from public bytes: no 16-byte window of them is the salt
     windows = {everything[i : i + 16] for i in range(len(everything) - 15)}
-    assert all(holder_commit(w, ref) != claims.holder_commit for w in windows)
+    # (even given the personal details: the digest of NIK, birth date, sex and KK number, SPEC §4.4)
+    known = parse_personal_data(card.state.personal_data)  # what the attacker may know of the holder
+    details = personal_details_digest(known.nik, known.birth_date, known.sex, known.kk_number)
+    assert all(holder_commit(w, ref, details) != claims.holder_commit for w in windows)
     # after the PIN the terminal checks the NIK against the credential with the salt from DF26
     session.select()
     session.read_credential()
-    session.verify_pin(PIN)
+    session.verify_pin(PIN, card_key(session))
     data = session.read_personal_data()
     assert data.holder_salt is not None and data.holder_salt not in everything
-    assert holder_commit(data.holder_salt, ref) == claims.holder_commit
+    details = personal_details_digest(data.nik, data.birth_date, data.sex, data.kk_number)
+    assert holder_commit(data.holder_salt, ref, details) == claims.holder_commit
 
 
 # -- the same attacks through pcscd + vpcd ---------------------------------------------------------

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
 from card_applet_spec.apdu import ApduFormatError, CommandApdu
-from card_applet_spec.pin_envelope import EnvelopeError, envelope_len, open_envelope
+from card_applet_spec.pin_envelope import EnvelopeError, debit_mac, envelope_len, open_envelope, open_verify
 from card_applet_spec.records import (
     AuthBody,
     Balance,
@@ -66,11 +66,17 @@ class _Session:
     """Transient (RAM) state: lost on reset, power-off or a new SELECT."""
 
     selected: bool = False
-    pin_verified: bool = False
+    #: the DEBIT key of the VERIFY that verified the PIN (§6.14): held exactly while the PIN is verified
+    debit_key: bytes | None = None
     challenge: bytes | None = None  # the card nonce of the last INTERNAL AUTHENTICATE (§5.1.3 step 0)
     pending: bytes = b""
     chain_header: tuple[int, int, int, int] | None = None
     chain_data: bytes = b""
+
+    @property
+    def pin_verified(self) -> bool:
+        """*PIN verified* (§5.1.2) is "a DEBIT key is held": the two are set and cleared together."""
+        return self.debit_key is not None
 
 
 def _point(scalar: bytes) -> bytes:
@@ -395,7 +401,7 @@ class ReferenceCard:
         _require(st.pin_tries > 0, c.SW.PIN_BLOCKED)
         self._commit(replace(st, pin_tries=st.pin_tries - 1))
         if hashlib.sha256(candidate).digest() != hashlib.sha256(st.pin_block).digest():
-            self._s.pin_verified = False
+            self._s.debit_key = None
             raise CardError(c.sw_pin_tries(st.pin_tries - 1))
         self._commit(replace(self._state, pin_tries=c.PIN_MAX_TRIES))
 
@@ -419,10 +425,15 @@ class ReferenceCard:
             if self._s.pin_verified:
                 return b""
             raise CardError(c.sw_pin_tries(st.pin_tries))
-        block = self._open(c.INS_VERIFY, nonce, cmd.data, c.PIN_BLOCK_LEN)
+        _require(nonce is not None, c.SW.CONDITIONS_NOT_SATISFIED)
+        assert nonce is not None
+        try:
+            block, debit_key = open_verify(self._signing_key(), st.serial, nonce, cmd.data)
+        except EnvelopeError:
+            raise CardError(c.SW.WRONG_DATA) from None
         _require(is_valid_pin_block(block), c.SW.WRONG_DATA)
         self._check_pin(block)
-        self._s.pin_verified = True
+        self._s.debit_key = debit_key  # PIN verified, bound to the terminal that sealed this envelope
         return b""
 
     def _change_pin(self, cmd: CommandApdu, nonce: bytes | None) -> bytes:
@@ -440,7 +451,7 @@ class ReferenceCard:
         _require(is_valid_pin_block(old) and is_valid_pin_block(new), c.SW.WRONG_DATA)
         self._check_pin(old)
         self._commit(replace(self._state, pin_block=new, pin_tries=c.PIN_MAX_TRIES))
-        self._s.pin_verified = False  # a DEBIT needs a VERIFY with the new PIN
+        self._s.debit_key = None  # a DEBIT needs a VERIFY with the new PIN
         return b""
 
     def _reset_retry_counter(self, cmd: CommandApdu, nonce: bytes | None) -> bytes:
@@ -483,7 +494,7 @@ class ReferenceCard:
                 holder_tries=c.HOLDER_CHECK_MAX_TRIES,
             )
         )
-        self._s.pin_verified = False
+        self._s.debit_key = None
         return b""
 
     # -- authentication --------------------------------------------------------------------------
@@ -510,21 +521,28 @@ class ReferenceCard:
         )
 
     # -- DEBIT / READ LOG ------------------------------------------------------------------------
-    DEBIT_DATA_LEN = 1 + 4 + c.TERMINAL_ID_LEN + c.NONCE_LEN + 4 + 4  # 29
+    DEBIT_DATA_LEN = c.DEBIT_DATA_LEN  # 29 bytes of fields + 8 bytes of MAC
 
     def _debit(self, cmd: CommandApdu, _ch: bytes | None) -> bytes:
         self._in_state(L.OPERATIONAL)
         _require(cmd.p1 == 0 and cmd.p2 == 0, c.SW.INCORRECT_P1P2)
-        d = cmd.data
-        _require(len(d) == self.DEBIT_DATA_LEN, c.SW.WRONG_LENGTH)
+        _require(len(cmd.data) == self.DEBIT_DATA_LEN, c.SW.WRONG_LENGTH)
+        debit_key = self._s.debit_key
+        _require(debit_key is not None, c.SW.SECURITY_STATUS_NOT_SATISFIED)
+        assert debit_key is not None
+        # one PIN presentation authorises one DEBIT attempt, refused or not, a wrong MAC included (§5.12)
+        self._s.debit_key = None
+        d, tag = cmd.data[: c.DEBIT_FIELDS_LEN], cmd.data[c.DEBIT_FIELDS_LEN :]
+        header = bytes([cmd.cla, cmd.ins, cmd.p1, cmd.p2])
+        _require(
+            hmac.compare_digest(debit_mac(debit_key, header, d), tag), c.SW.SECURITY_STATUS_NOT_SATISFIED
+        )
         program = d[0]
         amount = int.from_bytes(d[1:5], "big")
         terminal_id = d[5:13]
         nonce = d[13:21]
         terminal_time = int.from_bytes(d[21:25], "big")
         expected_counter = int.from_bytes(d[25:29], "big")
-        _require(self._s.pin_verified, c.SW.SECURITY_STATUS_NOT_SATISFIED)
-        self._s.pin_verified = False  # one PIN presentation authorises one DEBIT attempt, refused or not
         st = self._state
         grant = st.grant_for(program)
         _require(grant is not None, c.SW.DATA_NOT_FOUND)
@@ -638,7 +656,7 @@ class ReferenceCard:
         # an issuer-signed unblock also restores the holder-check tries of RESET RETRY COUNTER (§5.15)
         holder_tries = c.HOLDER_CHECK_MAX_TRIES if target == L.OPERATIONAL else st.holder_tries
         self._commit(replace(st, life_cycle=target, status_seq=body.status_seq, holder_tries=holder_tries))
-        self._s.pin_verified = False
+        self._s.debit_key = None
         return b""
 
 

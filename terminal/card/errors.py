@@ -216,7 +216,7 @@ class DebitRefusal(enum.Enum):
     """SPEC §5.12: the DEBIT refusals a card returns *before* its one commit (the card is unchanged)."""
 
     CARD_STATE = "card_state"  # 6985: not OPERATIONAL (step 1) or the counter is exhausted (step 10)
-    PIN_NOT_VERIFIED = "pin_not_verified"  # 6982 (step 4)
+    PIN_NOT_VERIFIED = "pin_not_verified"  # 6982 (step 4: no PIN verified; step 6: MAC not under its key)
     NO_GRANT = "no_grant"  # 6A88 (step 6)
     COUNTER_MISMATCH = "counter_mismatch"  # 9102 (step 7)
     NOT_VALID_NOW = "not_valid_now"  # 9103 (step 8)
@@ -231,6 +231,15 @@ class DebitRefused(CardSessionError):
     def __init__(self, reason: DebitRefusal, detail: str = "") -> None:
         self.reason = reason
         super().__init__(f"card refused the debit: {reason.value}" + (f" ({detail})" if detail else ""))
+
+
+class NoDebitAuthorisationError(DebitRefused):
+    """Raised by the session *before sending* a DEBIT: no VERIFY of this session holds an unspent DEBIT key
+    (SPEC §6.6, §6.14) — no VERIFY yet, a VERIFY made for another purpose, or its key already spent on a
+    DEBIT. Nothing was sent: the card is unchanged. Verify the PIN for the DEBIT first."""
+
+    def __init__(self, detail: str = "no VERIFY of this session authorises a DEBIT") -> None:
+        super().__init__(DebitRefusal.PIN_NOT_VERIFIED, detail)
 
 
 #: Card refusals §5.12 returns before the commit whatever the DEBIT asked.
@@ -285,6 +294,7 @@ __all__ = [
     "InsufficientBalanceError",
     "InvalidPinError",
     "MalformedResponseError",
+    "NoDebitAuthorisationError",
     "NotSelectedError",
     "PinBlockedError",
     "PinRequiredError",

@@ -7,6 +7,7 @@ Signatures are *parsed* here and *verified* by ``terminal.verify``.
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,8 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
 from card_applet_spec.apdu import CommandApdu
-from card_applet_spec.credential import CredentialError, decode_credential
-from card_applet_spec.pin_envelope import seal
+from card_applet_spec.pin_envelope import debit_mac, seal, seal_verify
 from card_applet_spec.records import (
     AuthBody,
     GrantBody,
@@ -34,6 +34,7 @@ from terminal.card.errors import (
     HolderCheckBlockedError,
     InvalidPinError,
     MalformedResponseError,
+    NoDebitAuthorisationError,
     PinBlockedError,
     error_for_sw,
 )
@@ -98,6 +99,13 @@ class PersonalData:
     holder_salt: bytes | None = None  # schema 2: the salt of the credential's holder commitment
 
 
+class PinPurpose(enum.Enum):
+    """What the holder enters the PIN for. Only a VERIFY for a DEBIT keeps the DEBIT key it yields."""
+
+    DEBIT = "debit"  # the next DEBIT of this session (redemption, check-in)
+    READ_PERSONAL_DATA = "read_personal_data"  # GET DATA DF26 only: the DEBIT key is dropped at once
+
+
 class StaleAuthenticationError(CardSessionError):
     """A PIN reset needs the card nonce of the INTERNAL AUTHENTICATE answer it is bound to, and that
     answer must be the card's answer to the command right before: authenticate again."""
@@ -145,7 +153,8 @@ class KhbsSession:
         #: the answer of the last command if it was INTERNAL AUTHENTICATE: its card nonce is still fresh
         self._fresh: SignedAuth | None = None
         #: the card key of the credential read in this card session (cleared by SELECT)
-        self._credential_key: bytes | None = None
+        #: the DEBIT key of this session's last VERIFY for a DEBIT (SPEC §6.14); spent by the next DEBIT
+        self._debit_key: bytes | None = None
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
@@ -170,7 +179,7 @@ class KhbsSession:
 
     # -- selection and reading -----------------------------------------------------------------
     def select(self) -> AppInfo:
-        self._credential_key = None
+        self._debit_key = None  # a new card session: the card has dropped its verification too
         fci = self._send(c.CLA_ISO, c.INS_SELECT, c.SELECT_BY_NAME, 0x00, c.AID, le=256)
         try:
             outer = parse_tlv(parse_single(fci, c.TAG_FCI))
@@ -191,12 +200,8 @@ class KhbsSession:
         return self.info
 
     def read_credential(self) -> bytes:
-        raw = self._get_data(c.DO_CREDENTIAL)
-        try:
-            self._credential_key = decode_credential(raw).claims.card_key
-        except CredentialError:
-            self._credential_key = None  # the verifier says why; no PIN is ever enciphered to it
-        return raw
+        """The credential's bytes as the card answers them: nothing here trusts them (the verifier does)."""
+        return self._get_data(c.DO_CREDENTIAL)
 
     def read_serial(self) -> bytes:
         return self._get_data(c.DO_CARD_SERIAL)
@@ -258,18 +263,14 @@ class KhbsSession:
         """The last command's INTERNAL AUTHENTICATE answer, while its card nonce is unspent."""
         return self._fresh
 
-    def _nonce_and_key(self, card_key: bytes | None) -> tuple[SignedAuth, bytes]:
+    def _nonce_and_key(self, card_key: bytes) -> tuple[SignedAuth, bytes]:
         """A fresh card nonce (INTERNAL AUTHENTICATE now unless the last command was one) and the card key.
 
-        The key MUST be the one of a credential the terminal verified; by default the credential read
-        in this card session (the bytes the verifier checked). Without one, the credential is read now.
+        ``card_key`` is always the caller's: the key of a credential the terminal verified. The session
+        never picks one itself (a PIN sealed to an unverified credential's key is read by whoever made it).
         """
-        if card_key is None:
-            if self._credential_key is None:
-                self.read_credential()
-            if self._credential_key is None:
-                raise MalformedResponseError("the card's credential does not decode: no key to encipher to")
-            card_key = self._credential_key
+        if not card_key:
+            raise MalformedResponseError("no verified card key to encipher the PIN to")
         auth = self._fresh if self._fresh is not None else self.authenticate(os.urandom(c.CHALLENGE_LEN))
         return auth, card_key
 
@@ -285,23 +286,41 @@ class KhbsSession:
         return PinStatus(True, c.PIN_MAX_TRIES)
 
     def verify_pin(
-        self, pin: str, card_key: bytes | None = None, *, ephemeral: ec.EllipticCurvePrivateKey | None = None
+        self,
+        pin: str,
+        card_key: bytes,
+        *,
+        purpose: PinPurpose = PinPurpose.DEBIT,
+        ephemeral: ec.EllipticCurvePrivateKey | None = None,
     ) -> None:
-        """VERIFY with the PIN block enciphered to ``card_key`` and the card nonce (SPEC.md §5.7)."""
+        """VERIFY with the PIN block enciphered to ``card_key`` and the card nonce (SPEC.md §5.7).
+
+        On success the envelope's DEBIT key (§6.14) authorises the next :meth:`debit` of this session —
+        only when ``purpose`` is DEBIT; a PIN entered to read personal data authorises no DEBIT here.
+        """
         block = pin_block(pin)
+        self._debit_key = None  # whatever the outcome, an earlier verification no longer counts
         auth, key = self._nonce_and_key(card_key)
-        envelope = seal(key, c.INS_VERIFY, auth.body.card_serial, auth.card_nonce, block, ephemeral=ephemeral)
-        self._send(c.CLA_ISO, c.INS_VERIFY, 0x00, c.PIN_REFERENCE, envelope)
+        sealed = seal_verify(key, auth.body.card_serial, auth.card_nonce, block, ephemeral=ephemeral)
+        self._send(c.CLA_ISO, c.INS_VERIFY, 0x00, c.PIN_REFERENCE, sealed.envelope)
+        if purpose is PinPurpose.DEBIT:
+            self._debit_key = sealed.debit_key
+
+    @property
+    def debit_authorised(self) -> bool:
+        """True while a VERIFY of this session for a DEBIT holds an unspent DEBIT key."""
+        return self._debit_key is not None
 
     def change_pin(
         self,
         old: str,
         new: str,
-        card_key: bytes | None = None,
+        card_key: bytes,
         *,
         ephemeral: ec.EllipticCurvePrivateKey | None = None,
     ) -> None:
         blocks = pin_block(old) + pin_block(new)
+        self._debit_key = None  # the card ends the verification (§5.8)
         auth, key = self._nonce_and_key(card_key)
         envelope = seal(
             key,
@@ -337,6 +356,7 @@ class KhbsSession:
             )
         if len(holder_reference) != c.HOLDER_REF_LEN:
             raise ValueError(f"holder reference must be {c.HOLDER_REF_LEN} bytes")
+        self._debit_key = None  # the card ends the verification (§5.9)
         serial = auth.body.card_serial
         plaintext = pin_block(new_pin) + holder_reference
         envelope = seal(
@@ -360,9 +380,18 @@ class KhbsSession:
         terminal_time: int,
         expected_counter: int,
     ) -> SignedTx:
+        """DEBIT (SPEC.md §5.12) MACed under the DEBIT key of this session's VERIFY (§6.6).
+
+        Raises :class:`NoDebitAuthorisationError` before sending anything when no VERIFY of this session
+        for a DEBIT holds an unspent key. The key is spent by this call whatever the card answers, as the
+        card spends the verification.
+        """
         if len(terminal_id) != c.TERMINAL_ID_LEN or len(nonce) != c.NONCE_LEN:
             raise ValueError("terminal id and nonce are 8 bytes each")
-        data = (
+        debit_key, self._debit_key = self._debit_key, None
+        if debit_key is None:
+            raise NoDebitAuthorisationError()
+        fields = (
             bytes([program])
             + amount.to_bytes(4, "big")
             + terminal_id
@@ -370,6 +399,8 @@ class KhbsSession:
             + terminal_time.to_bytes(4, "big")
             + expected_counter.to_bytes(4, "big")
         )
+        header = bytes([c.CLA_PROPRIETARY, c.INS_DEBIT, 0, 0])
+        data = fields + debit_mac(debit_key, header, fields)
         response = self._send(c.CLA_PROPRIETARY, c.INS_DEBIT, 0, 0, data, le=256)
         try:
             return parse_signed_tx(parse_single(response, c.TAG_SIGNED_TX))
@@ -395,6 +426,7 @@ class KhbsSession:
 
     def set_status(self, target: int, body: bytes, kid: bytes, signature: bytes) -> None:
         """Issuer-signed block / unblock / terminate."""
+        self._debit_key = None  # the card ends the verification (§5.15)
         data = tlv(c.TAG_STATUS_BODY, body) + tlv(c.TAG_KEY_ID, kid) + tlv(c.TAG_SIGNATURE, signature)
         self._send(c.CLA_PROPRIETARY, c.INS_SET_STATUS, target, 0, data)
 

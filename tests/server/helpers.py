@@ -16,6 +16,7 @@ from card_applet_spec.records import TxRecord
 from card_applet_spec.reference_card import ReferenceCard
 from terminal.card.connection import InProcessConnection
 from terminal.card.session import KhbsSession, SignedTx
+from tests.support.world import card_key
 
 PIN = "123456"
 _nonces = itertools.count(1)
@@ -53,7 +54,7 @@ class CardUnderTest:
 
     def debit(self, program: int, amount: int, *, terminal: str = "T6271001", when: int) -> SignedTx:
         session = self.session()
-        session.verify_pin(PIN)
+        session.verify_pin(PIN, card_key(session))
         tx = session.debit(
             program=program,
             amount=amount,

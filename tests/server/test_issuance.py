@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import decode_credential, holder_commit, holder_ref
+from card_applet_spec.credential import decode_credential, holder_commit, holder_ref, personal_details_digest
 from server_stub.issuance import BatchProgress, IssuanceError, IssueJob
 from tests.server.conftest import ADMIN, T0, World, bearer, ok
 from tests.server.helpers import PIN, CardUnderTest, upload_item
@@ -31,7 +31,9 @@ def test_issue_a_card(world: World) -> None:
     session.verify_pin(PIN, claims.card_key)
     data = session.read_personal_data()
     assert data.nik == "6271014708900002" and data.holder_salt is not None
-    assert claims.holder_commit == holder_commit(data.holder_salt, holder_ref(data.nik, claims.card_serial))
+    details = personal_details_digest(data.nik, data.birth_date, data.sex, data.kk_number)
+    reference = holder_ref(data.nik, claims.card_serial)
+    assert claims.holder_commit == holder_commit(data.holder_salt, reference, details)
     programs = {g.body.program for g in session.read_grants()}
     assert programs == {e.program for e in result.card.entitlements} and c.Program.BLT in programs
     # the server: the card with its key and entitlements, visible through HTTP

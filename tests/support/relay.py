@@ -4,6 +4,12 @@
 rewrite before the card sees it, answer in the card's place (the card never sees it), or let the card
 execute and then answer with something else (the card *has* committed). :func:`resign` models an
 emulator holding the card's key (a cloned key): it re-signs a changed record, so the record verifies.
+
+A rewritten DEBIT carries a MAC under the DEBIT key of the holder's VERIFY (SPEC §6.6, §6.14), which a
+plain relay does not have: the card refuses it (6982). The command rewrites here model the same cloned-key
+adversary as :func:`resign`: with the card's private key the relay opens the VERIFY envelope it passed on,
+derives that DEBIT key and re-MACs the DEBIT it changed — so the terminal's own checks of the signed
+record are what is tested.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
+from card_applet_spec.pin_envelope import EnvelopeError, debit_mac, open_verify
 from card_applet_spec.records import TxRecord
 from card_applet_spec.reference_card import CardTorn, ReferenceCard
 from card_applet_spec.tlv import parse_single, parse_tlv, require, tlv
@@ -48,14 +55,30 @@ class Relay:
         self.forward = forward
         self.done = False
         self.card_answer: bytes | None = None  # what the card really said
+        self.card = card
+        self._nonce: bytes | None = None  # the card nonce of the last INTERNAL AUTHENTICATE answer
+        self.debit_key: bytes | None = None  # derived from the last VERIFY with the cloned card key
+
+    def _watch(self, apdu: bytes, data: bytes, sw: int) -> None:
+        if len(apdu) < 2:
+            return
+        if apdu[1] == c.INS_VERIFY and len(apdu) > 5 and self._nonce is not None:
+            self.debit_key = cloned_debit_key(self.card, self._nonce, apdu)
+        self._nonce = None
+        if apdu[1] == c.INS_INTERNAL_AUTHENTICATE and sw == c.SW.OK:
+            self._nonce = require(parse_tlv(parse_single(data, c.TAG_SIGNED_AUTH)), c.TAG_CARD_NONCE)
 
     def send_and_receive(self, apdu: bytes) -> tuple[bytes, int]:
         apdu = bytes(apdu)
         if self.done or len(apdu) < 2 or apdu[1] != self.ins:
-            return self.inner.send_and_receive(apdu)
+            data, sw = self.inner.send_and_receive(apdu)
+            self._watch(apdu, data, sw)
+            return data, sw
         self.done = True
         if self.rewrite_command is not None:
             apdu = self.rewrite_command(apdu)
+            if apdu[1] == c.INS_DEBIT and self.debit_key is not None:
+                apdu = remac(self.debit_key, apdu)
         if self.forward:
             data, sw = self.inner.send_and_receive(apdu)
             self.card_answer = data + sw.to_bytes(2, "big")
@@ -77,7 +100,25 @@ def session(relay: Relay) -> KhbsSession:
 
 
 # -- DEBIT command data (SPEC §6.6): programme ‖ amount ‖ terminal id ‖ nonce ‖ time ‖ expected counter
+# ‖ MAC (8 bytes, under the DEBIT key of the VERIFY)
 _DATA = 5  # offset of the data in a short APDU with Lc
+
+
+def cloned_debit_key(card: ReferenceCard, card_nonce: bytes, verify_apdu: bytes) -> bytes | None:
+    """The DEBIT key of a VERIFY envelope, as whoever holds the card's private key derives it."""
+    key = ec.derive_private_key(int.from_bytes(card.state.private_scalar, "big"), ec.SECP256R1())
+    envelope = verify_apdu[_DATA : _DATA + verify_apdu[4]]
+    try:
+        return open_verify(key, card.state.serial, card_nonce, envelope)[1]
+    except EnvelopeError:
+        return None
+
+
+def remac(debit_key: bytes, apdu: bytes) -> bytes:
+    """A (changed) DEBIT APDU with its MAC recomputed under ``debit_key``."""
+    end = _DATA + c.DEBIT_FIELDS_LEN
+    fields = apdu[_DATA:end]
+    return apdu[:end] + debit_mac(debit_key, apdu[:4], fields) + apdu[end + c.DEBIT_MAC_LEN :]
 
 
 def shift_time(seconds: int) -> Rewrite:
