@@ -12,8 +12,8 @@ selected right after ``ESC @`` in every document. Receipt text is ASCII by const
 encoded in CP858, anything CP858 lacks is folded to ASCII (``é`` stays, ``ğ`` → ``g``), else ``?``.
 Control characters never reach the printer from text (no ESC/POS injection through a name).
 
-QR: native (``GS ( k``: model 2, error correction M), centred with ``ESC a 1``; the payload is in the QR
-alphanumeric set, so the printer packs it at 5.5 bits per character.
+QR: native (``GS ( k``: model 2, error correction M), centred with ``ESC a 1``; the payload is binary
+(``terminal.receipt_qr``), stored as it is, so the printer encodes it in the byte mode.
 
 Status (real-time ``DLE EOT n``): 1 = printer (bit 0x08 offline), 2 = offline cause (0x04 cover open,
 0x20 stopped by paper end), 4 = paper sensor (0x0C near end, 0x60 out; 0x12 = paper OK). Two traps are
@@ -164,6 +164,18 @@ class _Styler:
             self.tall = tall
 
 
+def _native_qr(p: Escpos, data: bytes, module: int) -> None:
+    """``GS ( k``: model 2, module size, error correction M, store ``data`` as it is (the printer picks
+    the byte mode for binary data; python-escpos's ``qr`` would UTF-8 encode a text), print."""
+
+    def gs_k(fn: int, body: bytes) -> bytes:
+        n = len(body) + 2
+        return b"\x1d(k" + bytes([n & 0xFF, n >> 8, 0x31, fn]) + body
+
+    p._raw(gs_k(65, bytes([0x32, 0])) + gs_k(67, bytes([module])) + gs_k(69, bytes([48 + QR_ECLEVEL_M])))
+    p._raw(gs_k(80, b"0" + data) + gs_k(81, b"0"))
+
+
 def render_layout(layout: Layout, model: PrinterModel) -> bytes:
     """ESC/POS bytes for a laid-out document: init, code page, lines, native QR, feed and cut."""
     p = Dummy(profile=model.profile)
@@ -173,7 +185,7 @@ def render_layout(layout: Layout, model: PrinterModel) -> bytes:
     for block in layout.blocks:
         if isinstance(block, QrCode):
             style.apply(Align.CENTER)
-            p.qr(block.data, ec=QR_ECLEVEL_M, size=model.qr_module, native=True)
+            _native_qr(p, block.data, model.qr_module)
         else:
             assert isinstance(block, TextLine)
             style.apply(block.align, block.bold, block.tall)

@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     redeem.add_argument("--program", type=int, required=True, help="program number 1-8")
     redeem.add_argument("--amount", default="0", help="amount (rupiah) or quantity (e.g. 2,5 for kg)")
     redeem.add_argument("--pin", default=None)
+    redeem.add_argument("--clerk", default=None, help="the clerk's id (default: your login name)")
+    redeem.add_argument(
+        "--clerk-name", default=None, help="the clerk's name on the receipt (default: --clerk)"
+    )
 
     ledger = sub.add_parser("ledger", help="show the redemption ledger")
     ledger.add_argument("--limit", type=int, default=20)
@@ -87,7 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     ledger.add_argument("--json", action="store_true")
 
     verify = sub.add_parser("verify-receipt", help="verify a receipt's QR payload offline")
-    verify.add_argument("payload", nargs="?", help="the QR text (KHBS1:...); default: read stdin")
+    verify.add_argument(
+        "payload", nargs="?", help="the QR text (KHBS2:... base45); default: stdin (text, or the QR's bytes)"
+    )
     verify.add_argument(
         "--trust-list",
         type=Path,
@@ -278,6 +284,8 @@ def cmd_redeem(args: argparse.Namespace) -> int:
 
     world = _world(args)
     terminal = _terminal(world)
+    clerk = args.clerk or getpass.getuser()
+    terminal.login(clerk, args.clerk_name or clerk)  # the receipt names the clerk who redeemed
     with _session(args, world) as session:
         tap, settled = terminal.tap_and_settle(session, args.program)
         if settled.recovered or settled.unresolved:  # an interrupted redemption was just completed
@@ -386,33 +394,32 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_receipt(args: argparse.Namespace) -> int:
-    from terminal.receipt_qr import QrPayloadError, verify_qr_payload
+    """SAH only for a counter receipt: the issuer's credential, the card's signature and the issuing
+    terminal's certified signature all verify, each issuer key within its window (trust list)."""
+    from terminal.receipt_qr import QrFailure, QrPayloadError, verify_qr_payload
 
     trust = _receipt_trust(args)
     if trust is None:
         print("error: no trust list on this terminal", file=sys.stderr)
         return EXIT_DEVICE
-    payload = args.payload if args.payload else sys.stdin.read()
-
-    def lookup(kid: bytes) -> Any:
-        entry = trust.issuer(kid)
-        return entry.public_key if entry else None
-
+    payload: str | bytes = args.payload if args.payload else sys.stdin.buffer.read()
     try:
-        ok = verify_qr_payload(payload, lookup)
+        ok = verify_qr_payload(payload, trust, time.time())
     except QrPayloadError as err:
+        word = "DIBATALKAN / VOIDED" if err.reason is QrFailure.VOIDED else "TIDAK SAH / INVALID"
         _print(
             args,
-            f"TIDAK SAH / INVALID: {err}",
-            {"valid": False, "reason": err.reason.value, "detail": str(err)},
+            f"{word}: {err}",
+            {"valid": False, "reason": err.reason.value, "detail": err.detail},
         )
         return EXIT_INVALID
     r = ok.record
+    terminal_id = r.terminal_id.decode(errors="replace")
     _print(
         args,
         f"SAH / VALID: card {r.card_serial.hex()} counter {r.tx_counter} program {r.program}"
-        f" amount {r.amount} terminal {r.terminal_id.decode(errors='replace')}"
-        f" holder {ok.credential.claims.nik_masked}",
+        f" amount {r.amount} terminal {terminal_id} (signed by the terminal)"
+        f" holder {ok.credential.claims.nik_masked} ref {ok.reference}",
         {
             "valid": True,
             "card_serial": r.card_serial.hex(),
@@ -420,7 +427,9 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
             "program": r.program,
             "amount": r.amount,
             "balance_after": r.balance_after,
+            "terminal_id": terminal_id,
             "terminal_time": r.terminal_time,
+            "reference": ok.reference,
             "nik_masked": ok.credential.claims.nik_masked,
         },
     )

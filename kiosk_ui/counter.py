@@ -9,6 +9,7 @@ the printer, the data age / last sync and what is waiting to be uploaded.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from functools import partial
 
@@ -60,7 +61,7 @@ from kiosk_ui.widgets import (
 )
 from terminal.app import NotTheCheckedCard, TerminalStatus
 from terminal.card.errors import HolderCheckBlockedError, HolderMismatchError
-from terminal.entitlements import Entitlement, Status
+from terminal.entitlements import WIB, Entitlement, Status
 from terminal.failures import FailureReason
 from terminal.ledger import DayTotals, Entry, LedgerError, ReceiptState, ReconcileReport, State
 from terminal.programs import PROGRAMS, parse_amount
@@ -711,7 +712,8 @@ class TransactionsScreen(Screen):
     def _selection(self) -> None:
         e = self.selected()
         committed = e is not None and e.state is State.COMMITTED
-        self.reprint_button.setEnabled(committed and not (e and e.voided))
+        # a voided entry can still be reprinted: the core prints it as DIBATALKAN, never as a valid copy
+        self.reprint_button.setEnabled(committed)
         self.void_button.setEnabled(committed and not (e and e.voided))
 
     def show_entries(self, entries: list[Entry], message: str = "") -> None:
@@ -936,6 +938,17 @@ class ReportScreen(Screen):
             row.setObjectName(f"report_program_{program}")
             self.totals_layout.addWidget(row)
         self.totals_layout.addWidget(label(translate("Report", "Dibatalkan (void): {n}").format(n=t.voids)))
+        for v in t.void_lines:
+            when = dt.datetime.fromtimestamp(v.at, WIB).strftime("%H.%M")
+            what = texts.amount_text(v.unit, v.amount) if needs_amount(v.program) else ""
+            line = f"· {when} {texts.program_name(PROGRAMS[c.Program(v.program)])}"
+            row = label(f"{line}{' ' + what if what else ''} — {v.reason} ({v.clerk})")
+            row.setObjectName("report_void")
+            self.totals_layout.addWidget(row)
+        if t.reprint_lines:
+            self.totals_layout.addWidget(
+                label(translate("Report", "Struk dicetak ulang: {n}").format(n=len(t.reprint_lines)))
+            )
         self.totals_layout.addWidget(
             label(translate("Report", "Struk belum tercetak: {n}").format(n=self.pending))
         )
@@ -1486,11 +1499,20 @@ class CounterWindow(CardWindow):
             else:
                 self._failed(exc)
 
-        def done(_vid: str) -> None:
+        def done(result: tuple[str, bool, str | None]) -> None:
+            _vid, printed, error = result
             self.refresh_status()
-            self.open_transactions(translate("Counter", "Transaksi dibatalkan. Alasan tercatat."))
+            message = (
+                translate("Counter", "Transaksi dibatalkan. Alasan tercatat, slip pembatalan dicetak.")
+                if printed
+                else translate(
+                    "Counter",
+                    "Transaksi dibatalkan. Alasan tercatat. Slip pembatalan belum tercetak: {fault}.",
+                ).format(fault=texts.printer_fault_text(error))
+            )
+            self.open_transactions(message)
 
-        self.jobs.submit(lambda: terminal.void(entry_id, reason), done, failed)
+        self.jobs.submit(lambda: terminal.void_slip(entry_id, reason), done, failed)
 
     def open_report(self) -> None:
         terminal, printer = self.terminal, self.backend.printer

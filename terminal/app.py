@@ -7,6 +7,7 @@ reader; none touches a reader, a printer driver or Qt.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hmac
 import os
@@ -19,17 +20,19 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import holder_commit, holder_ref
+from card_applet_spec.credential import holder_commit, holder_ref, personal_details_digest
 from card_applet_spec.records import TxRecord
-from terminal.card.errors import MalformedResponseError
-from terminal.card.session import KhbsSession, PersonalData, PinStatus, TerminalCert
+from terminal.card.connection import CardConnectionError
+from terminal.card.errors import CardSessionError, MalformedResponseError
+from terminal.card.session import KhbsSession, PersonalData, PinPurpose, PinStatus, TerminalCert
 from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind, Interest
 from terminal.entitlements import WIB
 from terminal.ledger import DayTotals, Entry, Ledger, ReconcileReport
-from terminal.receipt import EndOfDayReport, build_report
+from terminal.receipt import EndOfDayReport, ReprintLine, VoidLine, build_report
+from terminal.receipt_qr import receipt_reference
 from terminal.redeem import Counter, Redemption, RedemptionService
 from terminal.tap import TapResult
-from terminal.verify import verify_der, verify_tx
+from terminal.verify import Reason, Verdict, verify_der, verify_tx
 
 
 class SyncState(Protocol):
@@ -56,6 +59,16 @@ class PersonalDataMismatch(MalformedResponseError):
 
 class NotTheCheckedCard(MalformedResponseError):
     """The card answering now did not prove to be the card the clerk checked (swap or relay)."""
+
+
+class ResetNotAllowed(Exception):
+    """The checked card's verdict is not VALID (revoked, suspended, expired, or not decidable now): a
+    PIN reset would hand a card reported stolen to whoever knows the holder's NIK. ``reason`` is the
+    verdict's reason."""
+
+    def __init__(self, reason: Reason | None, verdict: Verdict) -> None:
+        self.reason, self.verdict = reason, verdict
+        super().__init__(f"no PIN reset for a card that is {verdict.name}({reason.value if reason else '-'})")
 
 
 @dataclass(frozen=True)
@@ -117,11 +130,19 @@ class KhbsTerminal:
         cred = tap.result.credential
         if cred is None or not tap.result.genuine:
             raise PersonalDataMismatch("card not verified")
-        session.verify_pin(pin, cred.claims.card_key)  # enciphered to the verified card key (SPEC §5.7)
-        data = session.read_personal_data()
+        # enciphered to the verified card key (SPEC §5.7); a PIN entered to read DF26 authorises no DEBIT:
+        # the session drops the envelope's DEBIT key (§6.14), and the re-SELECT ends the card's verification
+        session.verify_pin(pin, cred.claims.card_key, purpose=PinPurpose.READ_PERSONAL_DATA)
+        try:
+            data = session.read_personal_data()
+        finally:
+            with contextlib.suppress(CardSessionError, CardConnectionError):
+                session.select()
         if data.holder_salt is None:
             raise PersonalDataMismatch("personal data on the card has no holder salt")
-        commit = holder_commit(data.holder_salt, holder_ref(data.nik, cred.claims.card_serial))
+        # the commitment covers every field of DF26 (SPEC §4.4, §6.12): a relay rewriting one fails here
+        details = personal_details_digest(data.nik, data.birth_date, data.sex, data.kk_number)
+        commit = holder_commit(data.holder_salt, holder_ref(data.nik, cred.claims.card_serial), details)
         if not hmac.compare_digest(commit, cred.claims.holder_commit):
             raise PersonalDataMismatch("personal data on the card does not match its credential")
         return data
@@ -173,6 +194,8 @@ class KhbsTerminal:
         cred = tap.result.credential
         if cred is None or not tap.result.genuine:
             raise NotTheCheckedCard("card not verified")
+        if tap.result.verdict is not Verdict.VALID:  # revoked, suspended, expired, or stale data
+            raise ResetNotAllowed(tap.result.reason, tap.result.verdict)
         reference = holder_ref(nik, cred.claims.card_serial)  # scrypt first: the reset follows the IA
         auth = session.authenticate(self.rng(c.CHALLENGE_LEN))
         if auth.body.card_serial != cred.claims.card_serial or not verify_der(
@@ -189,10 +212,18 @@ class KhbsTerminal:
         )
 
     def reprint(self, entry_id: str) -> tuple[bool, str | None]:
-        return self.redemption.print_receipt(self.ledger.get(entry_id), copy=True)
+        """A numbered copy, recorded with time and clerk; a voided entry's copy says DIBATALKAN."""
+        return self.redemption.reprint(entry_id)
 
     def void(self, entry_id: str, reason: str) -> str:
-        return self.ledger.void(entry_id, reason, self.redemption.counter.clerk_id)
+        """Void (signed by this terminal) and print the void slip; a slip that does not print is
+        recorded as a receipt failure (``void_slip`` gives the result)."""
+        vid, _, _ = self.void_slip(entry_id, reason)
+        return vid
+
+    def void_slip(self, entry_id: str, reason: str) -> tuple[str, bool, str | None]:
+        """As :meth:`void`, returning (void id, slip printed, printer error)."""
+        return self.redemption.void(entry_id, reason)
 
     def recent(self, limit: int = 50) -> list[Entry]:
         return self.ledger.entries(limit)
@@ -202,7 +233,8 @@ class KhbsTerminal:
         return self.ledger.day_totals(day, WIB)
 
     def end_of_day_report(self, day: dt.date | None = None) -> EndOfDayReport:
-        """The end-of-day report (totals per program, refusals by reason) as it is shown and printed."""
+        """The end-of-day report as it is shown and printed: totals per program (gross, voided, net),
+        the voids and reprints with their references, refusals by reason."""
         totals = self.end_of_day(day)
         return build_report(
             day=totals.date,
@@ -214,6 +246,34 @@ class KhbsTerminal:
             clerk=self.counter.clerk_name or self.counter.clerk_id,
             voids=totals.voids,
             receipts_pending=len(self.ledger.receipts_pending()),
+            gross=totals.gross,
+            voided=totals.voided,
+            void_lines=[
+                VoidLine(
+                    reference=receipt_reference(v.reference_record)
+                    if v.reference_record
+                    else v.redemption_id[:8],
+                    program=v.program,
+                    unit=v.unit,
+                    amount=v.amount,
+                    reason=v.reason,
+                    clerk=v.clerk,
+                    time=dt.datetime.fromtimestamp(v.at, WIB),
+                )
+                for v in totals.void_lines
+            ],
+            reprint_lines=[
+                ReprintLine(
+                    reference=receipt_reference(r.reference_record)
+                    if r.reference_record
+                    else r.redemption_id[:8],
+                    copy_no=r.copy_no,
+                    clerk=r.clerk,
+                    time=dt.datetime.fromtimestamp(r.at, WIB),
+                    voided=r.voided,
+                )
+                for r in totals.reprint_lines
+            ],
         )
 
     def status(self) -> TerminalStatus:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from card_applet_spec import constants as c
+from card_applet_spec.credential import compressed_point
 from card_applet_spec.issuer import IssuerSigner, key_from_seed, uncompressed_point
-from card_applet_spec.records import TerminalCertBody
+from card_applet_spec.records import ReceiptCertBody, TerminalCertBody
 from card_applet_spec.reference_card import CardTorn, FileStore, ReferenceCard
 from card_applet_spec.reference_card.state import StateFileError
 from terminal.app import KhbsTerminal, PinResetter
@@ -28,6 +29,7 @@ from terminal.ledger import Entry, Ledger
 from terminal.pending import PendingUpdates
 from terminal.personalise import GrantSpec, Holder, personalise
 from terminal.receipt import PrinterError, ReceiptPrinter, receipt_from_entry, render_receipt_lines
+from terminal.receipt_qr import ReceiptCert, ReceiptSigner
 from terminal.redeem import Counter, PrintFailed, ReceiptSink, RedemptionService
 from terminal.revocation import FreshnessPolicy, RevocationCache
 from terminal.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
@@ -56,6 +58,13 @@ ROOT = key_from_seed("KHBS demo root")
 ISSUER = IssuerSigner(key_from_seed("KHBS demo issuer 2026"))
 STATUS_KEY = key_from_seed("KHBS demo status list")
 TERMINAL_KEY = key_from_seed("KHBS demo counter T6271001")
+RECEIPT_KEY = key_from_seed("KHBS demo receipts T6271001")
+
+
+def receipt_signer(terminal_id: str = TERMINAL_ID) -> ReceiptSigner:
+    """The demo counter's receipt-signing key with its issuer certificate (open-ended window)."""
+    body = ReceiptCertBody(terminal_id.encode(), 0, 2**32 - 1, compressed_point(RECEIPT_KEY.public_key()))
+    return ReceiptSigner(ReceiptCert.issue(body, ISSUER.kid, ISSUER.sign), RECEIPT_KEY)
 
 
 @dataclass(frozen=True)
@@ -265,7 +274,7 @@ class DemoReceipts:
         self.last_preview: list[str] = []
 
     def print_entry(self, entry: Entry, *, copy: bool = False) -> None:
-        receipt = receipt_from_entry(entry, copy=copy, clerk="Petugas Demo")
+        receipt = receipt_from_entry(entry, copy=copy)  # the clerk recorded with the entry
         name = f"{entry.id}{'-salinan' if copy else ''}"
         self.last_preview = render_receipt_lines(receipt)
         (self.directory / f"{name}.txt").write_text("\n".join(self.last_preview) + "\n", encoding="utf-8")
@@ -442,7 +451,15 @@ class DemoWorld:
         ledger = Ledger(self.engine, clock=self.clock)
         counter = Counter(TERMINAL_ID, SITE, clerk_id, "Petugas Demo")
         pending = PendingUpdates(self.engine, clock=self.clock)
-        service = RedemptionService(ledger, verifier, counter, receipts, clock=self.clock, pending=pending)
+        service = RedemptionService(
+            ledger,
+            verifier,
+            counter,
+            receipts,
+            clock=self.clock,
+            pending=pending,
+            receipt_signer=receipt_signer(),
+        )
         cert_body = TerminalCertBody(
             TERMINAL_ID.encode(),
             c.TerminalRole.PIN_RESET,

@@ -6,8 +6,14 @@ card is pulled at, the next tap of that card reconciles the open intents against
 (READ LOG): a record carrying the intent's nonce is stored (recovered); an intent the card never
 executed is ABANDONED. Nothing is lost, nothing doubled: ledger == card.
 
-Voids are compensating rows, never deletes. Failures (wrong PIN, revoked, printer fault...) are
-recorded as failures with their reason, never as "not yet collected".
+Voids are compensating rows, never deletes, with the terminal's signed void attestation; reprints are
+rows too (time, clerk, copy number). Failures (wrong PIN, revoked, printer fault...) are recorded as
+failures with their reason, never as "not yet collected".
+
+Schema: ``metadata.create_all`` makes missing tables; columns added since the first release are added to
+an existing database by :func:`_add_missing_columns` (nullable, no data rewritten). Values read back from
+the file are untrusted: the display texts are bounded, blobs type-checked, and a stored terminal
+attestation is verified again before it goes on paper (``terminal.redeem``).
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     Engine,
     Float,
     ForeignKey,
@@ -31,9 +38,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    UniqueConstraint,
     func,
     insert,
     select,
+    text,
     update,
 )
 
@@ -42,6 +51,7 @@ from card_applet_spec.records import FORMAT_VERSION, TxRecord
 from terminal.card.session import SignedTx
 from terminal.db import begin_immediate
 from terminal.failures import FailureReason
+from terminal.receipt_qr import RAW_SIGNATURE_LEN, RECEIPT_CERT_LEN, TerminalAttestation
 
 
 class State(enum.Enum):
@@ -82,6 +92,7 @@ redemptions = Table(
     Column("amount", Integer, nullable=False),
     Column("unit", Integer, nullable=False),
     Column("clerk_id", String(64), nullable=False),
+    Column("clerk_name", String(64), nullable=True),  # printed on the receipt and its copies
     Column("terminal_id", String(8), nullable=False),
     Column("site", String(128), nullable=False),
     Column("nonce", LargeBinary(8), nullable=False, unique=True),
@@ -104,6 +115,9 @@ redemptions = Table(
     Column("receipt_state", String(16), nullable=False, default=ReceiptState.NONE.value),
     Column("receipt_error", String(256), nullable=True),
     Column("print_count", Integer, nullable=False, default=0),
+    # the terminal's receipt attestation (certificate 122 bytes, signature r||s 64), made once
+    Column("receipt_cert", LargeBinary, nullable=True),
+    Column("receipt_sig", LargeBinary, nullable=True),
     Column("note", String(256), nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
@@ -117,8 +131,24 @@ voids = Table(
     Column("redemption_id", String(32), ForeignKey("redemptions.id"), nullable=False, unique=True),
     Column("reason", String(256), nullable=False),
     Column("clerk_id", String(64), nullable=False),
+    Column("clerk_name", String(64), nullable=True),
+    Column("cert", LargeBinary, nullable=True),  # the terminal's void attestation
+    Column("signature", LargeBinary, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("uploaded_at", Float, nullable=True),
+)
+
+reprints = Table(
+    "reprints",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("redemption_id", String(32), ForeignKey("redemptions.id"), nullable=False, index=True),
+    Column("copy_no", Integer, nullable=False),  # 1 for the first copy
+    Column("clerk_id", String(64), nullable=False),
+    Column("clerk_name", String(64), nullable=True),
+    Column("voided", Boolean, nullable=False),  # printed as DIBATALKAN
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("redemption_id", "copy_no"),
 )
 
 failures = Table(
@@ -167,6 +197,18 @@ class Intent:
     holder_name: str
     nik_masked: str
     data_age_s: float | None = None
+    clerk_name: str = ""
+
+
+@dataclass(frozen=True)
+class VoidInfo:
+    """Who voided an entry, when and why, and the terminal's void attestation (None: not signed)."""
+
+    reason: str
+    clerk_id: str
+    clerk_name: str
+    at: float
+    attestation: TerminalAttestation | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +248,10 @@ class Entry:
     tx_type: int | None = None
     grant_seq: int | None = None
     expected_balance_after: int | None = None
+    clerk_name: str = ""
+    attestation: TerminalAttestation | None = None  # the terminal's receipt attestation, if made
+    void: VoidInfo | None = None
+    reprints: int = 0  # copies printed (or attempted) so far
 
 
 def expected_record(row: Intent | Entry) -> TxRecord:
@@ -273,6 +319,44 @@ class Void:
     clerk_id: str
     created_at: float
     uploaded_at: float | None
+    clerk_name: str | None = None
+    cert: bytes | None = None
+    signature: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Reprint:
+    id: str
+    redemption_id: str
+    copy_no: int
+    clerk_id: str
+    clerk_name: str
+    voided: bool
+    created_at: float
+
+
+@dataclass(frozen=True)
+class VoidLine:
+    """A void as the end-of-day report lists it."""
+
+    reference_record: bytes | None  # the card-signed record (the report derives the reference)
+    redemption_id: str
+    program: int
+    unit: int
+    amount: int
+    reason: str
+    clerk: str
+    at: float
+
+
+@dataclass(frozen=True)
+class ReprintLine:
+    redemption_id: str
+    reference_record: bytes | None
+    copy_no: int
+    clerk: str
+    voided: bool
+    at: float
 
 
 @dataclass(frozen=True)
@@ -288,10 +372,17 @@ class ReconcileReport:
 
 @dataclass(frozen=True)
 class DayTotals:
+    """A day at this terminal. ``per_program`` is net (voided entries left out), ``gross`` counts every
+    committed redemption, ``voided`` the voided ones: gross = net + voided, per programme."""
+
     date: dt.date
-    per_program: dict[int, tuple[int, int]]  # program -> (count, amount)
+    per_program: dict[int, tuple[int, int]]  # program -> (count, amount), net of voids
     refusals: dict[str, int]  # reason -> count
     voids: int
+    gross: dict[int, tuple[int, int]] = field(default_factory=dict)
+    voided: dict[int, tuple[int, int]] = field(default_factory=dict)
+    void_lines: tuple[VoidLine, ...] = ()
+    reprint_lines: tuple[ReprintLine, ...] = ()
 
 
 class Ledger:
@@ -299,6 +390,8 @@ class Ledger:
         self.engine = engine
         self.clock = clock
         metadata.create_all(engine)
+        with begin_immediate(engine) as conn:
+            _add_missing_columns(conn)
 
     # -- the redemption steps --------------------------------------------------------------------
     def open_intent(self, intent: Intent) -> str:
@@ -401,6 +494,17 @@ class Ledger:
                 .values(state=state.value, note=note[:256], updated_at=self.clock())
             )
 
+    def store_attestation(self, rid: str, attestation: TerminalAttestation) -> None:
+        """Keep the terminal's receipt attestation of a committed entry (the same QR on every copy)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(redemptions)
+                .where(redemptions.c.id == rid, redemptions.c.state == State.COMMITTED.value)
+                .values(
+                    receipt_cert=attestation.cert, receipt_sig=attestation.signature, updated_at=self.clock()
+                )
+            )
+
     def mark_receipt(self, rid: str, state: ReceiptState, error: str | None = None) -> None:
         values: dict[str, object] = {
             "receipt_state": state.value,
@@ -500,32 +604,96 @@ class Ledger:
             )
         return fid
 
-    def void(self, redemption_id: str, reason: str, clerk_id: str) -> str:
-        """A compensating void of a committed redemption; the original row is never changed."""
+    def void(
+        self,
+        redemption_id: str,
+        reason: str,
+        clerk_id: str,
+        *,
+        clerk_name: str = "",
+        attestation: TerminalAttestation | None = None,
+    ) -> str:
+        """A compensating void of a committed redemption; the original row is never changed.
+
+        ``attestation``: the terminal's signed void (``ReceiptKind.VOIDED``) for the void slip's QR.
+        """
         if not reason.strip():
             raise LedgerError("a void needs a reason")
-        entry = self.get(redemption_id)
-        if entry.state is not State.COMMITTED:
-            raise LedgerError("only a committed redemption can be voided")
-        if entry.voided:
-            raise LedgerError("already voided")
         vid = uuid.uuid4().hex
-        with self.engine.begin() as conn:
+        with begin_immediate(self.engine) as conn:
+            row = conn.execute(select(redemptions.c.state).where(redemptions.c.id == redemption_id)).first()
+            if row is None:
+                raise LedgerError(f"no redemption {redemption_id}")
+            if row[0] != State.COMMITTED.value:
+                raise LedgerError("only a committed redemption can be voided")
+            done = conn.execute(select(voids.c.id).where(voids.c.redemption_id == redemption_id)).first()
+            if done is not None:
+                raise LedgerError("already voided")
             conn.execute(
                 insert(voids).values(
                     id=vid,
                     redemption_id=redemption_id,
                     reason=reason.strip()[:256],
                     clerk_id=clerk_id,
+                    clerk_name=clerk_name[:64] or None,
+                    cert=attestation.cert if attestation else None,
+                    signature=attestation.signature if attestation else None,
                     created_at=self.clock(),
                 )
             )
         return vid
 
+    def record_reprint(self, redemption_id: str, clerk_id: str, clerk_name: str = "") -> Reprint:
+        """Number and record a copy before it is printed (the number is on the paper). A copy of a
+        voided entry is recorded as such (and printed as DIBATALKAN by the receipt code)."""
+        with begin_immediate(self.engine) as conn:
+            state = conn.execute(select(redemptions.c.state).where(redemptions.c.id == redemption_id)).first()
+            if state is None or state[0] != State.COMMITTED.value:
+                raise LedgerError(f"{redemption_id}: only a committed redemption has a receipt to copy")
+            last = conn.execute(
+                select(func.max(reprints.c.copy_no)).where(reprints.c.redemption_id == redemption_id)
+            ).scalar_one()
+            voided = (
+                conn.execute(select(voids.c.id).where(voids.c.redemption_id == redemption_id)).first()
+                is not None
+            )
+            reprint = Reprint(
+                id=uuid.uuid4().hex,
+                redemption_id=redemption_id,
+                copy_no=_int_or(last, 0) + 1,
+                clerk_id=clerk_id,
+                clerk_name=clerk_name[:64],
+                voided=voided,
+                created_at=self.clock(),
+            )
+            conn.execute(insert(reprints).values(**reprint.__dict__))
+        return reprint
+
+    def list_reprints(self, redemption_id: str | None = None) -> list[Reprint]:
+        query = select(reprints).order_by(reprints.c.created_at, reprints.c.copy_no)
+        if redemption_id is not None:
+            query = query.where(reprints.c.redemption_id == redemption_id)
+        with self.engine.connect() as conn:
+            return [_reprint(dict(r)) for r in conn.execute(query).mappings()]
+
     # -- reading ------------------------------------------------------------------------------------
     def _entries(self, where: object = None, limit: int | None = None) -> list[Entry]:
-        voided = select(voids.c.redemption_id)
-        query = select(redemptions, redemptions.c.id.in_(voided).label("voided"))
+        copies = (
+            select(func.count())
+            .select_from(reprints)
+            .where(reprints.c.redemption_id == redemptions.c.id)
+            .scalar_subquery()
+        )
+        query = select(
+            redemptions,
+            voids.c.reason.label("void_reason"),
+            voids.c.clerk_id.label("void_clerk_id"),
+            voids.c.clerk_name.label("void_clerk_name"),
+            voids.c.created_at.label("void_at"),
+            voids.c.cert.label("void_cert"),
+            voids.c.signature.label("void_sig"),
+            copies.label("reprints"),
+        ).select_from(redemptions.outerjoin(voids, voids.c.redemption_id == redemptions.c.id))
         if where is not None:
             query = query.where(where)  # type: ignore[arg-type]
         query = query.order_by(redemptions.c.created_at.desc())
@@ -550,9 +718,12 @@ class Ledger:
         )
 
     def receipts_pending(self) -> list[Entry]:
+        """Committed entries whose receipt has not printed yet (a voided entry owes none: its void
+        slip is printed when it is voided)."""
         return self._entries(
             (redemptions.c.state == State.COMMITTED.value)
             & redemptions.c.receipt_state.in_([ReceiptState.PENDING.value, ReceiptState.FAILED.value])
+            & voids.c.id.is_(None)
         )
 
     def list_failures(self, limit: int | None = 100) -> list[Failure]:
@@ -564,7 +735,7 @@ class Ledger:
 
     def list_voids(self) -> list[Void]:
         with self.engine.connect() as conn:
-            return [Void(**dict(r)) for r in conn.execute(select(voids)).mappings()]
+            return [_void(dict(r)) for r in conn.execute(select(voids)).mappings()]
 
     # -- upload bookkeeping (sync) -----------------------------------------------------------------
     def unsynced(self) -> tuple[list[Entry], list[Failure], list[Void]]:
@@ -577,7 +748,7 @@ class Ledger:
                 for r in conn.execute(select(failures).where(failures.c.uploaded_at.is_(None))).mappings()
             ]
             vs = [
-                Void(**dict(r))
+                _void(dict(r))
                 for r in conn.execute(select(voids).where(voids.c.uploaded_at.is_(None))).mappings()
             ]
         return entries, fails, vs
@@ -601,21 +772,53 @@ class Ledger:
 
     # -- reports ---------------------------------------------------------------------------------------
     def day_totals(self, day: dt.date, tz: dt.tzinfo) -> DayTotals:
+        """The day's redemptions (by the signed terminal time) gross, voided and net per programme; the
+        voids made that day or of that day's redemptions; the day's reprints; refusals by reason."""
         start = dt.datetime.combine(day, dt.time(), tz).timestamp()
         end = start + 86400
-        per_program: dict[int, tuple[int, int]] = {}
-        n_voids = 0
-        for e in self._entries(
-            (redemptions.c.state == State.COMMITTED.value)
-            & (redemptions.c.terminal_time >= start)
-            & (redemptions.c.terminal_time < end),
-            limit=None,
+        gross: dict[int, tuple[int, int]] = {}
+        voided: dict[int, tuple[int, int]] = {}
+        net: dict[int, tuple[int, int]] = {}
+        void_lines: list[VoidLine] = []
+        committed = redemptions.c.state == State.COMMITTED.value
+        in_day = (redemptions.c.terminal_time >= start) & (redemptions.c.terminal_time < end)
+        void_in_day = (voids.c.created_at >= start) & (voids.c.created_at < end)
+        for e in sorted(
+            self._entries(committed & (in_day | void_in_day), limit=None), key=lambda e: e.terminal_time
         ):
-            if e.voided:
-                n_voids += 1
-                continue
-            count, amount = per_program.get(e.program, (0, 0))
-            per_program[e.program] = (count + 1, amount + e.amount)
+            if start <= e.terminal_time < end:
+                _add(gross, e.program, e.amount)
+                _add(voided if e.voided else net, e.program, e.amount)
+            if e.void is not None:
+                void_lines.append(
+                    VoidLine(
+                        e.record,
+                        e.id,
+                        e.program,
+                        e.unit,
+                        e.amount,
+                        e.void.reason,
+                        e.void.clerk_name or e.void.clerk_id,
+                        e.void.at,
+                    )
+                )
+        void_lines.sort(key=lambda v: v.at)
+        records = {e.id: e.record for e in self._entries(committed & in_day, limit=None)}
+        reprint_lines: list[ReprintLine] = []
+        for r in self.list_reprints():
+            if start <= r.created_at < end:
+                if r.redemption_id not in records:
+                    records[r.redemption_id] = self.get(r.redemption_id).record
+                reprint_lines.append(
+                    ReprintLine(
+                        r.redemption_id,
+                        records[r.redemption_id],
+                        r.copy_no,
+                        r.clerk_name or r.clerk_id,
+                        r.voided,
+                        r.created_at,
+                    )
+                )
         refusals: dict[str, int] = {}
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -625,11 +828,95 @@ class Ledger:
             ).all()
         for reason, count in rows:
             refusals[reason] = count
-        return DayTotals(day, per_program, refusals, n_voids)
+        return DayTotals(
+            day,
+            net,
+            refusals,
+            sum(n for n, _ in voided.values()),
+            gross=gross,
+            voided=voided,
+            void_lines=tuple(void_lines),
+            reprint_lines=tuple(reprint_lines),
+        )
+
+
+def _add(totals: dict[int, tuple[int, int]], program: int, amount: int) -> None:
+    count, total = totals.get(program, (0, 0))
+    totals[program] = (count + 1, total + amount)
+
+
+#: Columns added after the first release: added to an existing database (all nullable).
+_LATER_COLUMNS = {
+    "redemptions": ("clerk_name", "receipt_cert", "receipt_sig"),
+    "voids": ("clerk_name", "cert", "signature"),
+}
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """``create_all`` makes missing tables but never alters one: add the later columns an older
+    terminal database lacks (SQLite ``ALTER TABLE ADD COLUMN``; nullable, so no row is rewritten)."""
+    for table in (redemptions, voids):
+        present = {row[1] for row in conn.execute(text(f"PRAGMA table_info({table.name})"))}
+        for name in _LATER_COLUMNS[table.name]:
+            if name not in present:
+                column = table.c[name]
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
+
+# -- reading rows back (the file is untrusted: types checked, texts bounded) ---------------------------
+
+
+def _int_or(value: object, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _text(value: object, limit: int = 64) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _blob(value: object, length: int) -> bytes | None:
+    return value if isinstance(value, bytes) and len(value) == length else None
+
+
+def _attestation(cert: object, signature: object) -> TerminalAttestation | None:
+    c_ok, s_ok = _blob(cert, RECEIPT_CERT_LEN), _blob(signature, RAW_SIGNATURE_LEN)
+    return TerminalAttestation(c_ok, s_ok) if c_ok is not None and s_ok is not None else None
+
+
+def _void(row: dict[str, object]) -> Void:
+    row["clerk_name"] = _text(row.get("clerk_name")) or None
+    row["cert"] = _blob(row.get("cert"), RECEIPT_CERT_LEN)
+    row["signature"] = _blob(row.get("signature"), RAW_SIGNATURE_LEN)
+    return Void(**row)  # type: ignore[arg-type]
+
+
+def _reprint(row: dict[str, object]) -> Reprint:
+    return Reprint(
+        id=str(row["id"]),
+        redemption_id=str(row["redemption_id"]),
+        copy_no=_int_or(row["copy_no"], 0),
+        clerk_id=_text(row["clerk_id"]),
+        clerk_name=_text(row["clerk_name"]),
+        voided=bool(row["voided"]),
+        created_at=float(row["created_at"]),  # type: ignore[arg-type]
+    )
 
 
 def _entry(row: dict[str, object]) -> Entry:
     row["state"] = State(row["state"])
     row["receipt_state"] = ReceiptState(row["receipt_state"])
-    row["voided"] = bool(row["voided"])
+    row["clerk_name"] = _text(row.get("clerk_name"))
+    row["attestation"] = _attestation(row.pop("receipt_cert", None), row.pop("receipt_sig", None))
+    row["reprints"] = max(0, _int_or(row.pop("reprints", 0), 0))
+    void_at = row.pop("void_at", None)
+    void = VoidInfo(
+        reason=_text(row.pop("void_reason", None), 256),
+        clerk_id=_text(row.pop("void_clerk_id", None)),
+        clerk_name=_text(row.pop("void_clerk_name", None)),
+        at=float(void_at) if isinstance(void_at, (int, float)) else 0.0,
+        attestation=_attestation(row.pop("void_cert", None), row.pop("void_sig", None)),
+    )
+    row["void"] = void if void_at is not None else None
+    row["voided"] = void_at is not None or bool(row.get("voided"))
     return Entry(**row)  # type: ignore[arg-type]

@@ -12,6 +12,15 @@ passed through and the driver encodes them in its pinned code page (CP858), fold
 Personal data (UU 27/2022): a receipt shows the masked NIK only (``6271********0001``); building a
 receipt with a full NIK raises ValueError.
 
+Voids and copies: a receipt of a voided entry is always the *void slip* (``DIBATALKAN / VOID`` at the top
+and bottom, the void's reason, clerk and time; its QR carries the terminal's signed void, which verifiers
+report as voided, never as genuine). :func:`receipt_from_entry` builds nothing else for a voided entry,
+so no caller can print one as a valid copy. Copies say ``SALINAN ke-N``.
+
+Size: a receipt stays within 1 KB of ESC/POS on 58 and 80 mm paper with the longest names
+(``benchmarks.receipt``): the QR travels in byte mode, labels are short, the site and the clerk's name
+are cut to :data:`SITE_MAX` / :data:`CLERK_MAX` characters.
+
 **Printing is atomic from the caller's point of view**: ``print_receipt`` either returns (every byte was
 handed to the printer and the printer answered "online, paper present, cover closed" afterwards) or
 raises a :class:`PrinterError`, in which case the receipt counts as *not printed* — even if part of it
@@ -35,7 +44,7 @@ from card_applet_spec.credential import decode_credential
 from card_applet_spec.records import TxRecord
 from terminal.personalise import DEFAULT_UNIT
 from terminal.programs import PROGRAMS, format_amount
-from terminal.receipt_qr import encode_qr_payload, receipt_reference
+from terminal.receipt_qr import ReceiptKind, TerminalAttestation, encode_qr_content, receipt_reference
 
 if TYPE_CHECKING:
     from terminal.ledger import Entry
@@ -43,11 +52,16 @@ if TYPE_CHECKING:
 #: Western Indonesia Time: the whole of Kalimantan Tengah.
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 
-HEADER_GOVERNMENT = "PEMERINTAH PROVINSI KALIMANTAN TENGAH"
+HEADER_GOVERNMENT = "PEMPROV KALTENG"  # Pemerintah Provinsi Kalimantan Tengah
 HEADER_CARD = "Kartu Huma Betang Sejahtera"
 REPRINT_MARK = "SALINAN / COPY"
-GRIEVANCE = "Pengaduan: LAPOR! / SMS 1708 ref"
+VOID_MARK = "DIBATALKAN / VOID"
+GRIEVANCE = "LAPOR!/SMS 1708"  # printed after the reference: "Ref 86FPV9J0 LAPOR!/SMS 1708"
 CHECK_IN_TEXT = "Kunjungan tercatat"
+#: Printed length caps (characters) for texts the terminal configures or a clerk types.
+SITE_MAX = 32
+CLERK_MAX = 20
+VOID_REASON_MAX = 48
 
 
 class PaperWidth(enum.IntEnum):
@@ -195,8 +209,21 @@ def _looks_like_full_nik(text: str) -> bool:
 
 
 @dataclass(frozen=True)
+class VoidMark:
+    """Why, by whom and when the transaction of a receipt was voided."""
+
+    reason: str
+    clerk: str
+    time: dt.datetime  # timezone-aware
+
+    def __post_init__(self) -> None:
+        if self.time.tzinfo is None:
+            raise ValueError("a void time must be timezone-aware")
+
+
+@dataclass(frozen=True)
 class RedemptionReceipt:
-    """Everything one redemption receipt shows. Build it with :func:`build_receipt`."""
+    """Everything one redemption receipt (or void slip) shows. Build it with :func:`build_receipt`."""
 
     site: str
     terminal_id: str
@@ -212,8 +239,10 @@ class RedemptionReceipt:
     tx_counter: int  # the card's transaction counter after this transaction
     revocation_age: dt.timedelta | None
     reference: str  # grievance reference, derived from the record
-    qr_payload: str
+    qr_payload: bytes  # the printed QR content (``terminal.receipt_qr.encode_qr_content``)
     reprint: bool = False
+    copy_no: int = 0  # 1, 2, ... on copies (0: not numbered)
+    void: VoidMark | None = None  # set: this is a void slip
 
     def __post_init__(self) -> None:
         if self.time.tzinfo is None:
@@ -225,8 +254,12 @@ class RedemptionReceipt:
     def is_check_in(self) -> bool:
         return self.tx_type == c.TxType.CHECK_IN
 
-    def as_reprint(self) -> RedemptionReceipt:
-        return replace(self, reprint=True)
+    @property
+    def voided(self) -> bool:
+        return self.void is not None
+
+    def as_reprint(self, copy_no: int = 0) -> RedemptionReceipt:
+        return replace(self, reprint=True, copy_no=copy_no)
 
 
 def build_receipt(
@@ -238,16 +271,22 @@ def build_receipt(
     site: str,
     clerk: str,
     revocation_age: dt.timedelta | None,
+    attestation: TerminalAttestation | None = None,
     reprint: bool = False,
+    copy_no: int = 0,
+    void: VoidMark | None = None,
 ) -> RedemptionReceipt:
     """A receipt for a card-signed record (``signature`` DER) and the card's credential bytes.
 
+    ``attestation``: the terminal's signature for the QR (a receipt attestation, or for a void slip
+    (``void`` set) the void attestation); without it the QR verifies as "not signed by a terminal".
     The record and credential are parsed, not verified: the terminal verified both before committing
     the transaction. Time, program, amount, balance, counter and terminal come from the signed record.
     """
     tx = TxRecord.decode(record)
     claims = decode_credential(credential).claims
     check_in = tx.tx_type == c.TxType.CHECK_IN
+    kind = ReceiptKind.RECEIPT if void is None else ReceiptKind.VOIDED
     return RedemptionReceipt(
         site=site,
         terminal_id=format_terminal_id(tx.terminal_id),
@@ -263,24 +302,43 @@ def build_receipt(
         tx_counter=tx.tx_counter,
         revocation_age=revocation_age,
         reference=receipt_reference(record),
-        qr_payload=encode_qr_payload(credential, record, signature),
+        qr_payload=encode_qr_content(credential, record, signature, attestation, kind=kind),
         reprint=reprint,
+        copy_no=copy_no,
+        void=void,
     )
 
 
 def receipt_from_entry(entry: Entry, *, copy: bool = False, clerk: str | None = None) -> RedemptionReceipt:
-    """The receipt for a committed ledger entry (``copy``: a reprint, marked SALINAN / COPY)."""
+    """The receipt for a committed ledger entry (``copy``: a reprint, numbered ``entry.reprints``).
+
+    A voided entry always gives its void slip (with the terminal's void attestation), never a valid
+    receipt. ``clerk`` overrides the name recorded with the entry.
+    """
     if entry.record is None or entry.signature is None:
         raise ValueError(f"ledger entry {entry.id} has no card-signed record yet")
+    void = None
+    attestation = entry.attestation
+    if entry.voided:
+        info = entry.void
+        void = VoidMark(
+            reason=info.reason if info else "",
+            clerk=(info.clerk_name or info.clerk_id) if info else "",
+            time=dt.datetime.fromtimestamp(info.at if info else 0, WIB),
+        )
+        attestation = info.attestation if info else None
     return build_receipt(
         credential=entry.credential,
         record=entry.record,
         signature=entry.signature,
         unit=entry.unit,
         site=entry.site,
-        clerk=clerk or entry.clerk_id,
+        clerk=clerk or entry.clerk_name or entry.clerk_id,
         revocation_age=None if entry.data_age_s is None else dt.timedelta(seconds=entry.data_age_s),
+        attestation=attestation,
         reprint=copy,
+        copy_no=max(entry.reprints, 1) if copy else 0,
+        void=void,
     )
 
 
@@ -300,7 +358,9 @@ class EntryReceiptSink:
     def print_entry(self, entry: Entry, *, copy: bool = False) -> None:
         from terminal.redeem import PrintFailed  # the redemption service owns that error
 
-        receipt = receipt_from_entry(entry, copy=copy, clerk=self.clerk_names.get(entry.clerk_id))
+        receipt = receipt_from_entry(
+            entry, copy=copy, clerk=entry.clerk_name or self.clerk_names.get(entry.clerk_id)
+        )
         try:
             status = self.printer.print_receipt(receipt)
         except PrinterError as err:
@@ -325,7 +385,9 @@ class RefusalCount:
     count: int
 
 
-#: Indonesian labels for the ledger's refusal codes; unknown codes are printed as they are.
+#: Indonesian labels for the ledger's failure codes: every ``terminal.verify.Reason``, every
+#: ``terminal.failures.FailureReason`` and the receipt codes (tests check that none is missing);
+#: an unknown code is printed as it is.
 REFUSAL_LABELS: dict[str, str] = {
     "wrong_pin": "PIN salah",
     "pin_blocked": "PIN terblokir",
@@ -353,6 +415,26 @@ REFUSAL_LABELS: dict[str, str] = {
     "no_trust_list": "Daftar kunci tidak ada",
     "no_revocation_data": "Data status tidak ada",
     "revocation_data_stale": "Data status kedaluwarsa",
+    "status_index_out_of_range": "Kartu di luar daftar status",
+    "clock_wrong": "Jam terminal salah",
+    "trust_list_stale": "Daftar kunci kedaluwarsa",
+    "trust_data_unverified": "Daftar kunci tidak sah",
+    "status_data_unverified": "Data status tidak sah",
+    "previous_redemption_settled": "Transaksi sebelumnya diselesaikan",
+    "previous_redemption_open": "Transaksi sebelumnya belum selesai",
+    "entitlement_not_valid_now": "Hak belum/tidak berlaku",
+    "card_removed": "Kartu dilepas",
+    "card_answer_malformed": "Jawaban kartu rusak",
+    "card_error": "Kesalahan kartu",
+    "debit_outcome_unknown": "Hasil debit belum pasti",
+    "record_not_genuine": "Catatan kartu tidak asli",
+    "record_mismatch": "Catatan kartu tidak sesuai",
+    "record_not_stored": "Catatan gagal disimpan",
+    "refusal_contradicted": "Penolakan kartu keliru",
+    "log_record_not_genuine": "Log kartu tidak asli",
+    "unresolved_intent": "Transaksi perlu diaudit",
+    "receipt_unsigned": "Struk tanpa tanda tangan terminal",
+    "printer_error": "Printer bermasalah",
     "printer_offline": "Printer offline",
     "printer_paper_out": "Kertas habis",
     "printer_cover_open": "Penutup printer terbuka",
@@ -361,7 +443,34 @@ REFUSAL_LABELS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class VoidLine:
+    """A void on the end-of-day report."""
+
+    reference: str
+    program: int
+    unit: int
+    amount: int
+    reason: str
+    clerk: str
+    time: dt.datetime
+
+
+@dataclass(frozen=True)
+class ReprintLine:
+    """A copy printed that day."""
+
+    reference: str
+    copy_no: int
+    clerk: str
+    time: dt.datetime
+    voided: bool = False
+
+
+@dataclass(frozen=True)
 class EndOfDayReport:
+    """The day's report. ``totals`` are net of voids; ``gross`` and ``voided`` (when given) say where
+    the voided amounts went: gross = net + voided, per programme."""
+
     day: dt.date
     site: str
     terminal_id: str
@@ -371,6 +480,10 @@ class EndOfDayReport:
     clerk: str = ""
     voids: int = 0
     receipts_pending: int = 0
+    gross: tuple[ProgramTotal, ...] = ()
+    voided: tuple[ProgramTotal, ...] = ()
+    void_lines: tuple[VoidLine, ...] = ()
+    reprint_lines: tuple[ReprintLine, ...] = ()
 
     def __post_init__(self) -> None:
         if self.printed_at.tzinfo is None:
@@ -379,6 +492,14 @@ class EndOfDayReport:
     @property
     def refusal_total(self) -> int:
         return sum(r.count for r in self.refusals)
+
+
+def _program_totals(
+    per_program: Mapping[int, tuple[int, int]], units: Mapping[int, int]
+) -> tuple[ProgramTotal, ...]:
+    return tuple(
+        ProgramTotal(p, units.get(p, 0), n, amount) for p, (n, amount) in sorted(per_program.items())
+    )
 
 
 def build_report(
@@ -393,25 +514,30 @@ def build_report(
     clerk: str = "",
     voids: int = 0,
     receipts_pending: int = 0,
+    gross: Mapping[int, tuple[int, int]] | None = None,
+    voided: Mapping[int, tuple[int, int]] | None = None,
+    void_lines: Iterable[VoidLine] = (),
+    reprint_lines: Iterable[ReprintLine] = (),
 ) -> EndOfDayReport:
-    """A report from the ledger's day totals (``per_program``: program → (count, amount), as in
-    ``terminal.ledger.DayTotals``); ``units`` defaults to each program's standard unit."""
+    """A report from the ledger's day totals (``per_program``: program → (count, amount) net of voids,
+    as in ``terminal.ledger.DayTotals``); ``units`` defaults to each program's standard unit."""
     units = units if units is not None else {int(p): int(u) for p, u in DEFAULT_UNIT.items()}
     return EndOfDayReport(
         day=day,
         site=site,
         terminal_id=terminal_id,
         printed_at=printed_at,
-        totals=tuple(
-            ProgramTotal(p, units.get(p, 0), count, amount)
-            for p, (count, amount) in sorted(per_program.items())
-        ),
+        totals=_program_totals(per_program, units),
         refusals=tuple(
             RefusalCount(reason, n) for reason, n in sorted(refusals.items(), key=lambda kv: (-kv[1], kv[0]))
         ),
         clerk=clerk,
         voids=voids,
         receipts_pending=receipts_pending,
+        gross=_program_totals(gross or {}, units),
+        voided=_program_totals(voided or {}, units),
+        void_lines=tuple(void_lines),
+        reprint_lines=tuple(reprint_lines),
     )
 
 
@@ -435,7 +561,7 @@ class TextLine:
 
 @dataclass(frozen=True)
 class QrCode:
-    data: str
+    data: bytes  # printed in the QR byte mode
 
 
 Block = TextLine | QrCode
@@ -461,7 +587,7 @@ class Layout:
         return out
 
     @property
-    def qr_codes(self) -> list[str]:
+    def qr_codes(self) -> list[bytes]:
         return [b.data for b in self.blocks if isinstance(b, QrCode)]
 
 
@@ -499,7 +625,7 @@ class _Builder:
     def blank(self) -> None:
         self.blocks.append(TextLine(""))
 
-    def qr(self, data: str) -> None:
+    def qr(self, data: bytes) -> None:
         self.blocks.append(QrCode(data))
 
     def build(self) -> Layout:
@@ -507,39 +633,71 @@ class _Builder:
 
 
 def _header(b: _Builder, title: str) -> None:
-    if len(HEADER_GOVERNMENT) <= b.width:
-        b.center(HEADER_GOVERNMENT, bold=True)
-    else:  # 58 mm: break between "PROVINSI" and "KALIMANTAN TENGAH"
-        b.center("PEMERINTAH PROVINSI", bold=True)
-        b.center("KALIMANTAN TENGAH", bold=True)
+    b.center(HEADER_GOVERNMENT)
     b.center(HEADER_CARD)
     b.center(title, bold=True)
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "~"
+
+
 def layout_receipt(receipt: RedemptionReceipt, width: int = PaperWidth.MM80) -> Layout:
-    """Lay a redemption receipt out for a paper width (characters per line). Pure."""
+    """Lay a redemption receipt (or, for a voided transaction, its void slip) out for a paper width
+    (characters per line). Pure. Labels are few and short: the whole receipt, QR included, stays
+    within 1 KB of ESC/POS (``benchmarks.receipt``)."""
+    if receipt.void is not None:
+        return _layout_void_slip(receipt, receipt.void, int(width))
     b = _Builder(int(width))
-    _header(b, "BUKTI LAYANAN" if receipt.is_check_in else "BUKTI PENYALURAN BANTUAN")
+    _header(b, "BUKTI LAYANAN" if receipt.is_check_in else "BUKTI PENYALURAN")
     if receipt.reprint:
-        b.center(REPRINT_MARK, bold=True)
-    b.field("Lokasi", receipt.site)
-    b.fields([("Terminal", receipt.terminal_id), ("Petugas", receipt.clerk)])
-    b.field("Waktu", format_wib(receipt.time))
-    b.fields([("NIK", receipt.nik_masked), ("Nama", receipt.holder_name)])
-    b.field("Program", program_name(receipt.program))
+        b.center(_copy_mark(receipt), bold=True)
+    b.line(_cut(receipt.site, SITE_MAX))
+    b.line(f"{format_wib(receipt.time)} {receipt.terminal_id}")
+    b.field("Petugas", _cut(receipt.clerk, CLERK_MAX))
+    nik, name = f"NIK: {receipt.nik_masked}", f"Nama: {receipt.holder_name}"
+    if len(nik) + 2 + len(name) <= b.width:
+        b.line(f"{nik}  {name}")
+    else:  # narrow paper or a long name: the name on its own line, without its label
+        b.line(nik)
+        b.line(receipt.holder_name)
+    b.line(program_name(receipt.program))
     if receipt.is_check_in:
         b.line(CHECK_IN_TEXT, bold=True, tall=True)
     else:
         b.field("Jumlah", format_amount(receipt.unit, receipt.amount), bold=True, tall=True)
     if receipt.balance_after is not None:
         b.field("Sisa", format_amount(receipt.unit, receipt.balance_after))
-    b.line(f"Transaksi kartu ke-{receipt.tx_counter}")
-    b.field("Data status kartu", format_age(receipt.revocation_age))
+    b.line(f"Trx ke-{receipt.tx_counter}, data {format_age(receipt.revocation_age)}")
     b.qr(receipt.qr_payload)
-    b.line(f"{GRIEVANCE} {receipt.reference}")
-    if receipt.reprint:
-        b.center(REPRINT_MARK, bold=True)
+    b.line(f"Ref {receipt.reference} {GRIEVANCE}")
     return b.build()
+
+
+def _layout_void_slip(receipt: RedemptionReceipt, void: VoidMark, width: int) -> Layout:
+    """The void slip (also every copy of a voided entry): DIBATALKAN at the top and the bottom, what was
+    voided (reference, programme, amount, transaction time), why, by whom and when; the QR carries the
+    terminal's signed void, which verifiers report as voided."""
+    b = _Builder(width)
+    b.center(HEADER_GOVERNMENT)
+    b.center(HEADER_CARD)
+    b.center(VOID_MARK, bold=True, tall=True)
+    if receipt.reprint:
+        b.center(_copy_mark(receipt), bold=True)
+    b.line(f"Ref {receipt.reference} {receipt.terminal_id}")
+    b.field("Trx", format_wib(receipt.time))
+    b.line(program_name(receipt.program))
+    b.field("Jumlah", CHECK_IN_TEXT if receipt.is_check_in else format_amount(receipt.unit, receipt.amount))
+    b.field("Alasan", _cut(void.reason, VOID_REASON_MAX))
+    b.field("Batal", format_wib(void.time))
+    b.field("Petugas", _cut(void.clerk, CLERK_MAX))
+    b.qr(receipt.qr_payload)
+    b.center(VOID_MARK, bold=True, tall=True)
+    return b.build()
+
+
+def _copy_mark(receipt: RedemptionReceipt) -> str:
+    return f"SALINAN ke-{receipt.copy_no}" if receipt.copy_no else REPRINT_MARK
 
 
 def _report_amount(total: ProgramTotal) -> str:
@@ -550,6 +708,14 @@ def _report_amount(total: ProgramTotal) -> str:
     if kind in (c.Kind.CASH, c.Kind.QUANTITY) or total.total:
         return f"{total.count} transaksi, {format_amount(total.unit, total.total)}"
     return f"{total.count} kunjungan"
+
+
+def _short_amount(program: int, unit: int, amount: int) -> str:
+    try:
+        kind: c.Kind | None = c.PROGRAM_KIND[c.Program(program)]
+    except ValueError:
+        kind = None
+    return format_amount(unit, amount) if kind in (c.Kind.CASH, c.Kind.QUANTITY) or amount else "kunjungan"
 
 
 def layout_report(report: EndOfDayReport, width: int = PaperWidth.MM80) -> Layout:
@@ -564,19 +730,45 @@ def layout_report(report: EndOfDayReport, width: int = PaperWidth.MM80) -> Layou
     b.fields(pairs)
     b.field("Dicetak", format_wib(report.printed_at))
     b.blank()
-    b.line("PENYALURAN PER PROGRAM", bold=True)
+    b.line("PENYALURAN PER PROGRAM (BERSIH)", bold=True)
     if not report.totals:
         b.line("Tidak ada transaksi")
     for total in report.totals:
         b.line(program_name(total.program))
         b.line(f"  {_report_amount(total)}")
+    if report.voided:
+        b.blank()
+        b.line("BRUTO / DIBATALKAN / BERSIH", bold=True)  # programmes with voids (others: bruto = bersih)
+        voided = {t.program: t for t in report.voided}
+        net = {t.program: t for t in report.totals}
+        for gross in report.gross:
+            v = voided.get(gross.program)
+            if v is None:
+                continue
+            n = net.get(gross.program, ProgramTotal(gross.program, gross.unit, 0, 0))
+            b.line(program_name(gross.program))
+            b.line(f"  bruto {_report_amount(gross)}")
+            b.line(f"  batal {_report_amount(v)}")
+            b.line(f"  bersih {_report_amount(n)}")
+    if report.void_lines or report.voids:
+        b.blank()
+        b.line(f"PEMBATALAN ({max(report.voids, len(report.void_lines))})", bold=True)
+        for line in report.void_lines:
+            b.line(f"ref {line.reference} {_short_amount(line.program, line.unit, line.amount)}")
+            b.line(f"  {program_name(line.program)}")
+            b.line(f"  {line.time.astimezone(WIB):%H:%M} {line.clerk}: {line.reason}")
+    if report.reprint_lines:
+        b.blank()
+        b.line(f"CETAK ULANG ({len(report.reprint_lines)})", bold=True)
+        for r in report.reprint_lines:
+            mark = " DIBATALKAN" if r.voided else ""
+            b.line(f"ref {r.reference} salinan ke-{r.copy_no}{mark}")
+            b.line(f"  {r.time.astimezone(WIB):%H:%M} {r.clerk}")
     b.blank()
     b.line("PENOLAKAN", bold=True)
     for refusal in report.refusals:
         b.line(f"{REFUSAL_LABELS.get(refusal.reason, refusal.reason)}: {refusal.count}")
     b.field("Jumlah penolakan", str(report.refusal_total), bold=True)
-    if report.voids:
-        b.field("Transaksi dibatalkan", str(report.voids))
     if report.receipts_pending:
         b.field("Struk belum tercetak", str(report.receipts_pending), bold=True)
     return b.build()

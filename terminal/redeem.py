@@ -28,7 +28,7 @@ from typing import NoReturn, Protocol
 from sqlalchemy.exc import SQLAlchemyError
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import Credential
+from card_applet_spec.credential import Credential, CredentialError, decode_credential
 from terminal.card.connection import CardConnectionError
 from terminal.card.errors import (
     CardSessionError,
@@ -54,8 +54,15 @@ from terminal.ledger import (
     record_type_for,
 )
 from terminal.pending import PendingUpdates, apply_pending
+from terminal.receipt_qr import (
+    ReceiptKind,
+    ReceiptSigner,
+    ReceiptSigningError,
+    TerminalAttestation,
+    attestation_matches,
+)
 from terminal.tap import TapResult, check_tap
-from terminal.verify import Reason, Verdict, Verifier, verify_tx
+from terminal.verify import Reason, Verdict, Verifier, verify_der, verify_tx
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +114,9 @@ class PrintFailed(Exception):
 
 
 class ReceiptSink(Protocol):
-    """Port: prints the receipt for a committed ledger entry, or raises PrintFailed."""
+    """Port: prints the receipt for a committed ledger entry, or raises PrintFailed.
+
+    For a voided entry the receipt is its void slip (``terminal.receipt.receipt_from_entry``)."""
 
     def print_entry(self, entry: Entry, *, copy: bool = False) -> None: ...
 
@@ -197,8 +206,10 @@ class RedemptionService:
         rng: Callable[[int], bytes] = os.urandom,
         fault: FaultHook = _no_fault,
         pending: PendingUpdates | None = None,
+        receipt_signer: ReceiptSigner | None = None,
     ) -> None:
         self.pending = pending
+        self.receipt_signer = receipt_signer
         self.ledger = ledger
         self.verifier = verifier
         self.counter = counter
@@ -352,8 +363,10 @@ class RedemptionService:
             )
         assert tap.auth is not None and tap.raw_credential is not None and serial is not None
         ent = self._check_entitlement(tap, program, amount)
+        cred = tap.result.credential
+        assert cred is not None  # a VALID verdict always carries its verified credential
         try:
-            session.verify_pin(pin)
+            session.verify_pin(pin, cred.claims.card_key)  # sealed to the key the verifier checked
         except InvalidPinError as err:
             self._refuse(
                 FailureReason.WRONG_PIN, str(err), serial, program, tries_left=err.attempts_remaining
@@ -397,6 +410,7 @@ class RedemptionService:
             holder_name=cred.claims.name,
             nik_masked=cred.claims.nik_masked,
             data_age_s=tap.result.data_age_s,
+            clerk_name=self.counter.clerk_name,
         )
         rid = self.ledger.open_intent(intent)
         self.fault("after_intent")
@@ -488,25 +502,104 @@ class RedemptionService:
 
     # -- receipts ------------------------------------------------------------------------------------
     def print_receipt(self, entry: Entry, *, copy: bool = False) -> tuple[bool, str | None]:
-        """Print (or reprint) a committed entry's receipt; a fault is recorded, never raised."""
+        """Print (or reprint) a committed entry's receipt; a fault is recorded, never raised.
+
+        The entry is read again from the ledger (a void since the caller read it turns the receipt into
+        the void slip), and the terminal's receipt attestation is made once and kept (:meth:`_attest`).
+        """
         if self.receipts is None:
             return False, "no printer"
+        entry = self.ledger.get(entry.id)
+        if not entry.voided:
+            entry = self._attest(entry)
         try:
             self.receipts.print_entry(entry, copy=copy)
         except Exception as exc:  # a receipt problem never undoes or hides a committed redemption
             err = (
                 exc if isinstance(exc, PrintFailed) else PrintFailed("error", f"{type(exc).__name__}: {exc}")
             )
-            self.ledger.mark_receipt(entry.id, ReceiptState.FAILED, err.reason)
+            if not entry.voided:
+                self.ledger.mark_receipt(entry.id, ReceiptState.FAILED, err.reason)
+            self._record_receipt_failure(entry, "printer_" + err.reason, str(err))
+            return False, err.reason
+        if not entry.voided:
+            self.ledger.mark_receipt(entry.id, ReceiptState.PRINTED)
+        return True, None
+
+    def reprint(self, entry_id: str) -> tuple[bool, str | None]:
+        """A numbered copy (time, clerk and copy number recorded first); a voided entry's copy is its
+        void slip marked as a copy — never a valid receipt."""
+        self.ledger.record_reprint(entry_id, self.counter.clerk_id, self.counter.clerk_name)
+        return self.print_receipt(self.ledger.get(entry_id), copy=True)
+
+    def void(self, entry_id: str, reason: str) -> tuple[str, bool, str | None]:
+        """Void a committed redemption (signed by this terminal) and print its void slip.
+
+        Returns (void id, slip printed, printer error). A slip that does not print is recorded as a
+        failure; the void stands.
+        """
+        entry = self.ledger.get(entry_id)
+        attestation = None
+        if entry.record is not None and entry.signature is not None and self._card_signed(entry):
+            attestation = self._sign(entry, ReceiptKind.VOIDED)
+        vid = self.ledger.void(
+            entry_id,
+            reason,
+            self.counter.clerk_id,
+            clerk_name=self.counter.clerk_name,
+            attestation=attestation,
+        )
+        printed, error = self.print_receipt(self.ledger.get(entry_id))
+        return vid, printed, error
+
+    def _card_signed(self, entry: Entry) -> bool:
+        """The entry's record carries its card's signature (the ledger file is not trusted)."""
+        if entry.record is None or entry.signature is None:
+            return False
+        try:
+            card_key = decode_credential(entry.credential).claims.card_key
+        except CredentialError:
+            return False
+        return verify_der(card_key, entry.signature, c.DOMAIN_TX + entry.record)
+
+    def _sign(self, entry: Entry, kind: ReceiptKind) -> TerminalAttestation | None:
+        if self.receipt_signer is None or entry.record is None or entry.signature is None:
+            self._record_receipt_failure(entry, "receipt_unsigned", "no receipt-signing key on this terminal")
+            return None
+        try:
+            return self.receipt_signer.attest(kind, entry.record, entry.signature)
+        except ReceiptSigningError as exc:
+            self._record_receipt_failure(entry, "receipt_unsigned", str(exc))
+            return None
+
+    def _attest(self, entry: Entry) -> Entry:
+        """The entry with this terminal's receipt attestation: the stored one if it is one for this
+        record, else a new one (stored) — made only for a record its card's key signed."""
+        assert entry.record is not None and entry.signature is not None
+        stored = entry.attestation
+        if stored is not None and attestation_matches(
+            stored, ReceiptKind.RECEIPT, entry.record, entry.signature
+        ):
+            return entry
+        if not self._card_signed(entry):
+            self._record_receipt_failure(entry, "receipt_unsigned", "the stored record is not card-signed")
+            return entry
+        attestation = self._sign(entry, ReceiptKind.RECEIPT)
+        if attestation is None:
+            return entry
+        self.ledger.store_attestation(entry.id, attestation)
+        return self.ledger.get(entry.id)
+
+    def _record_receipt_failure(self, entry: Entry, reason: str, detail: str) -> None:
+        try:
             self.ledger.record_failure(
-                "printer_" + err.reason,
-                str(err),
+                reason,
+                detail,
                 terminal_id=self.counter.terminal_id,
                 card_serial=entry.card_serial,
                 program=entry.program,
                 clerk_id=self.counter.clerk_id,
                 redemption_id=entry.id,
             )
-            return False, err.reason
-        self.ledger.mark_receipt(entry.id, ReceiptState.PRINTED)
-        return True, None
+        except SQLAlchemyError as exc:
+            log.error("recording receipt failure %s (%s) failed: %s", reason, detail, exc)

@@ -121,7 +121,8 @@ def test_verify_receipt_offline(data_dir: Path, capsys: pytest.CaptureFixture[st
     capsys.readouterr()
     entry = DemoWorld(data_dir).terminal().ledger.entries()[0]
     assert entry.record is not None and entry.signature is not None
-    payload = encode_qr_payload(entry.credential, entry.record, entry.signature)
+    assert entry.attestation is not None  # the demo counter signs its receipts
+    payload = encode_qr_payload(entry.credential, entry.record, entry.signature, entry.attestation)
     assert run(data_dir, "verify-receipt", payload, "--json") == EXIT_OK
     doc = json.loads(capsys.readouterr().out)
     assert (doc["valid"], doc["amount"], doc["nik_masked"]) == (True, 500_000, "6211********0004")

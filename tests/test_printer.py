@@ -96,15 +96,12 @@ def test_receipt_prints_and_its_qr_verifies(rig: tuple[PrinterEmulator, EscposPr
     text = doc.text
     assert "NIK: 6271********0001" in text
     assert fx.FULL_NIK not in text
-    assert "Jumlah: Rp 300.000" in text and "Data status kartu: 3 jam" in text
-    assert f"ref {receipt.reference}" in text
+    assert "Jumlah: Rp 300.000" in text and "Trx ke-7, data 3 jam" in text
+    assert f"Ref {receipt.reference}" in text
     assert doc.cut == "partial" and emu.log.code_pages == [19]
-    header = doc.lines[0]
-    assert (header.text, header.align, header.bold) == (
-        "PEMERINTAH PROVINSI KALIMANTAN TENGAH",
-        "center",
-        True,
-    )
+    header, title = doc.lines[0], doc.lines[2]
+    assert (header.text, header.align, header.bold) == ("PEMPROV KALTENG", "center", False)
+    assert (title.text, title.align, title.bold) == ("BUKTI PENYALURAN", "center", True)
     amount = next(line for line in doc.lines if line.text.startswith("Jumlah"))
     assert amount.bold and amount.height == 2 and amount.width == 1
     assert emu.log.qr_stored == [qr]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from drivers.printer import MODEL_58MM, MODEL_80MM, render_document
-from terminal.receipt_qr import verify_qr_payload
+from terminal.receipt_qr import QrFailure, QrPayloadError, verify_qr_payload
 from tests.printer_emulator import EscPosDecoder, PrintLog
 from tests.support import receipts as fx
 
@@ -26,9 +26,16 @@ GOLDEN = Path(__file__).parent / "golden"
 CASES: dict[str, Callable[[], bytes]] = {
     "receipt_80mm.bin": lambda: render_document(fx.receipt(), MODEL_80MM),
     "receipt_58mm.bin": lambda: render_document(fx.receipt(), MODEL_58MM),
-    "receipt_reprint.bin": lambda: render_document(fx.receipt(reprint=True), MODEL_80MM),
+    "receipt_reprint.bin": lambda: render_document(fx.receipt(reprint=True, copy_no=2), MODEL_80MM),
+    "void_slip_80mm.bin": lambda: render_document(fx.receipt(void=fx.void_mark()), MODEL_80MM),
+    "void_reprint_58mm.bin": lambda: render_document(
+        fx.receipt(void=fx.void_mark(), reprint=True, copy_no=1), MODEL_58MM
+    ),
+    "longest_reprint_58mm.bin": lambda: render_document(fx.longest_receipt(reprint=True), MODEL_58MM),
     "end_of_day_80mm.bin": lambda: render_document(fx.end_of_day_report(), MODEL_80MM),
 }
+RECEIPTS = ("receipt_80mm.bin", "receipt_58mm.bin", "receipt_reprint.bin", "longest_reprint_58mm.bin")
+VOIDS = ("void_slip_80mm.bin", "void_reprint_58mm.bin")
 
 
 def write_golden() -> list[Path]:
@@ -62,21 +69,35 @@ def test_rendering_is_deterministic() -> None:
 
 
 def test_golden_receipts_decode_and_verify() -> None:
-    for name in ("receipt_80mm.bin", "receipt_58mm.bin", "receipt_reprint.bin"):
+    for name in RECEIPTS:
         log = _decode((GOLDEN / name).read_bytes())
         (doc,) = log.finished
         (qr,) = doc.qr_codes
-        assert verify_qr_payload(qr, fx.issuer_lookup()).reference in doc.text.replace("\n  ", " ")
+        verified = verify_qr_payload(qr, fx.IssuerWindows.of(), fx.FIXED_TIME)
+        assert verified.reference in doc.text and verified.terminal is not None
         assert "NIK: 6271********0001" in doc.text and fx.FULL_NIK not in doc.text
         assert log.code_pages == [19] and doc.cut == "partial"
-        assert ("SALINAN / COPY" in doc.text) == (name == "receipt_reprint.bin")
+        assert ("SALINAN ke-" in doc.text) == ("reprint" in name)
         assert not log.unknown
 
 
+def test_golden_void_slips_decode_and_say_voided() -> None:
+    for name in VOIDS:
+        log = _decode((GOLDEN / name).read_bytes())
+        (doc,) = log.finished
+        text = doc.text.replace("\n  ", " ")
+        assert text.count("DIBATALKAN / VOID") == 2 and "Alasan: salah jumlah / wrong amount" in text
+        with pytest.raises(QrPayloadError) as err:
+            verify_qr_payload(doc.qr_codes[0], fx.IssuerWindows.of(), fx.FIXED_TIME)
+        assert err.value.reason is QrFailure.VOIDED
+        assert ("SALINAN ke-1" in doc.text) == ("reprint" in name) and not log.unknown
+
+
 def test_golden_receipt_size_budget() -> None:
-    """A redemption receipt with its native QR code stays within 1 KiB (serial time at 9600 baud ~1 s)."""
-    assert len((GOLDEN / "receipt_80mm.bin").read_bytes()) <= 1024
-    assert len((GOLDEN / "receipt_58mm.bin").read_bytes()) <= 1024
+    """Every receipt and void slip with its native QR code stays within 1 KiB (serial time at 9600 baud
+    ~1 s), the longest names included."""
+    for name in (*RECEIPTS, *VOIDS):
+        assert len((GOLDEN / name).read_bytes()) <= 1024, name
 
 
 if __name__ == "__main__":

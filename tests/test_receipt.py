@@ -34,7 +34,13 @@ from terminal.receipt import (
     render_receipt_lines,
     render_report_lines,
 )
-from terminal.receipt_qr import REFERENCE_ALPHABET, receipt_reference, verify_qr_payload
+from terminal.receipt_qr import (
+    REFERENCE_ALPHABET,
+    QrFailure,
+    QrPayloadError,
+    receipt_reference,
+    verify_qr_payload,
+)
 from terminal.redeem import PrintFailed
 from tests.support import receipts as fx
 
@@ -87,20 +93,19 @@ def test_cash_receipt_content(width: int) -> None:
     assert all(len(line) <= width for line in lines)
     text = _joined(lines)
     for expected in (
-        "PEMERINTAH PROVINSI KALIMANTAN TENGAH",
+        "PEMPROV KALTENG",
         "Kartu Huma Betang Sejahtera",
-        f"Lokasi: {fx.SITE}",
-        "Terminal: PKY00012",
+        "BUKTI PENYALURAN",
+        fx.SITE,
+        "12-03-2026 14:05 WIB PKY00012",
         f"Petugas: {fx.CLERK}",
-        "Waktu: 12-03-2026 14:05 WIB",
         "NIK: 6271********0001",
-        "Nama: BUDI SANTOSO",
-        "Program: Bantuan Langsung Tunai",
+        "BUDI SANTOSO",
+        "Bantuan Langsung Tunai",
         "Jumlah: Rp 300.000",
         "Sisa: Rp 300.000",
-        "Transaksi kartu ke-7",
-        "Data status kartu: 3 jam",
-        f"Pengaduan: LAPOR! / SMS 1708 ref {receipt.reference}",
+        "Trx ke-7, data 3 jam",
+        f"Ref {receipt.reference} LAPOR!/SMS 1708",
         "[QR]",
     ):
         assert expected in text, expected
@@ -112,24 +117,27 @@ def test_layout_blocks_carry_style_and_qr() -> None:
     receipt = fx.receipt()
     layout = layout_receipt(receipt, PaperWidth.MM80)
     assert layout.qr_codes == [receipt.qr_payload]
-    first = layout.blocks[0]
-    assert isinstance(first, TextLine) and first.bold and first.align == "center"
+    title = layout.blocks[2]
+    assert isinstance(title, TextLine) and title.bold and title.align == "center"
     amount = next(b for b in layout.blocks if isinstance(b, TextLine) and b.text.startswith("Jumlah"))
     assert amount.bold and amount.tall
     assert sum(isinstance(b, QrCode) for b in layout.blocks) == 1
 
 
-def test_58mm_header_breaks_between_province_and_name() -> None:
-    lines = [line.strip() for line in render_receipt_lines(fx.receipt(), PaperWidth.MM58)]
-    assert lines[:2] == ["PEMERINTAH PROVINSI", "KALIMANTAN TENGAH"]
+@pytest.mark.parametrize("width", WIDTHS)
+def test_header_fits_both_papers(width: int) -> None:
+    lines = [line.strip() for line in render_receipt_lines(fx.receipt(), width)]
+    assert lines[:3] == ["PEMPROV KALTENG", "Kartu Huma Betang Sejahtera", "BUKTI PENYALURAN"]
 
 
-def test_reprint_is_marked_salinan_copy() -> None:
+def test_reprint_is_marked_with_its_copy_number() -> None:
     original = fx.receipt()
-    copy = original.as_reprint()
+    copy = original.as_reprint(3)
     lines = [line.strip() for line in render_receipt_lines(copy, PaperWidth.MM80)]
-    assert lines.count("SALINAN / COPY") == 2
+    assert lines.count("SALINAN ke-3") == 1 and lines.index("SALINAN ke-3") == 3
     assert copy.qr_payload == original.qr_payload and copy.reference == original.reference
+    unnumbered = [line.strip() for line in render_receipt_lines(original.as_reprint(), PaperWidth.MM80)]
+    assert "SALINAN / COPY" in unnumbered
 
 
 def test_quantities_are_shown_in_kg_and_litre() -> None:
@@ -138,7 +146,7 @@ def test_quantities_are_shown_in_kg_and_litre() -> None:
             fx.receipt(program=c.Program.SEMBAKO, unit=c.Unit.GRAM, amount=2_500, balance_after=10_000), 48
         )
     )
-    assert "Program: Operasi Pasar Sembako Murah" in rice
+    assert "Operasi Pasar Sembako Murah" in rice
     assert "Jumlah: 2,5 kg" in rice and "Sisa: 10 kg" in rice
     oil = _joined(
         render_receipt_lines(
@@ -160,7 +168,7 @@ def test_check_in_says_kunjungan_tercatat_without_balance() -> None:
     text = _joined(render_receipt_lines(receipt, 32))
     assert "Kunjungan tercatat" in text and "BUKTI LAYANAN" in text
     assert "Sisa" not in text and "Jumlah" not in text
-    assert "Program: Kesehatan Gratis" in text
+    assert "Kesehatan Gratis" in text
 
 
 def test_unlimited_balance_is_not_printed() -> None:
@@ -218,14 +226,18 @@ def test_end_of_day_report(width: int) -> None:
         "Tanggal: 12-03-2026",
         "Terminal: PKY00012",
         "Dicetak: 12-03-2026 17:05 WIB",
-        "Bantuan Langsung Tunai 42 transaksi, Rp 12.600.000",
+        "PENYALURAN PER PROGRAM (BERSIH) Bantuan Langsung Tunai 42 transaksi, Rp 12.600.000",
         "Operasi Pasar Sembako Murah 87 transaksi, 435,5 kg",
         "Kesehatan Gratis 15 kunjungan",
+        "BRUTO / DIBATALKAN / BERSIH Bantuan Langsung Tunai bruto 43 transaksi, Rp 12.900.000"
+        " batal 1 transaksi, Rp 300.000 bersih 42 transaksi, Rp 12.600.000",
+        "PEMBATALAN (1) ref DKA3XPGP Rp 300.000 Bantuan Langsung Tunai 14:15 Siti Rahmawati: salah jumlah",
+        "CETAK ULANG (2) ref DKA3XPGP salinan ke-1 14:10 Siti Rahmawati",
+        "ref DKA3XPGP salinan ke-2 DIBATALKAN 14:20 Siti Rahmawati",
         "PIN salah: 5",
         "Saldo tidak cukup: 2",
         "Kartu dicabut: 1",
         "Jumlah penolakan: 8",
-        "Transaksi dibatalkan: 1",
     ):
         assert expected in text, expected
     assert layout_report(report, width).qr_codes == []
@@ -341,7 +353,9 @@ def test_entry_sink_prints_the_entry() -> None:
     (receipt,) = printer.printed
     assert receipt.reprint and receipt.clerk == "Rina"
     assert receipt.revocation_age == dt.timedelta(hours=2)
-    assert verify_qr_payload(receipt.qr_payload, fx.issuer_lookup()).record.tx_counter == 7
+    with pytest.raises(QrPayloadError) as unsigned:  # an entry the terminal never attested
+        verify_qr_payload(receipt.qr_payload, fx.issuer_lookup())
+    assert unsigned.value.reason is QrFailure.TERMINAL_UNSIGNED
     assert sink.last_warning == "Kertas printer hampir habis"
 
 

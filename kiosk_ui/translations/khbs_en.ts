@@ -261,8 +261,12 @@
         <translation>This transaction cannot be voided (already voided?).</translation>
     </message>
     <message>
-        <source>Transaksi dibatalkan. Alasan tercatat.</source>
-        <translation>Transaction voided. The reason is recorded.</translation>
+        <source>Transaksi dibatalkan. Alasan tercatat, slip pembatalan dicetak.</source>
+        <translation>Transaction voided. Reason recorded, void slip printed.</translation>
+    </message>
+    <message>
+        <source>Transaksi dibatalkan. Alasan tercatat. Slip pembatalan belum tercetak: {fault}.</source>
+        <translation>Transaction voided. Reason recorded. Void slip not printed yet: {fault}.</translation>
     </message>
     <message>
         <source>Laporan belum tercetak: {fault}.</source>
@@ -842,6 +846,10 @@
     <message>
         <source>Dibatalkan (void): {n}</source>
         <translation>Voided: {n}</translation>
+    </message>
+    <message>
+        <source>Struk dicetak ulang: {n}</source>
+        <translation>Receipts reprinted: {n}</translation>
     </message>
     <message>
         <source>Struk belum tercetak: {n}</source>

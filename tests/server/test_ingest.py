@@ -8,9 +8,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
-from terminal.receipt_qr import encode_qr_payload
+from server_stub.keys import KeyRing
+from terminal.receipt_qr import ReceiptKind, encode_qr_payload
 from tests.server.conftest import ADMIN, T0, World, bearer, ok
 from tests.server.helpers import PIN, CardUnderTest, b64, forge, upload_item
+from tests.support.world import receipt_signer
 
 
 def _issued(world: World, nik: str = "6271010101900001", seed: int = 1) -> tuple[CardUnderTest, str]:
@@ -210,14 +212,21 @@ def test_receipt_verification(world: World) -> None:
     card, serial = _issued(world)
     tx = card.debit(c.Program.BLT, 100_000, when=T0 + 60)
     credential = card.session().read_credential()
-    payload = encode_qr_payload(credential, tx.record_bytes, tx.signature)
+    home_made = encode_qr_payload(credential, tx.record_bytes, tx.signature)  # card-signed only
+    verdict = ok(world.client.post("/v1/receipts/verify", json={"payload": home_made}))
+    assert (verdict["verdict"], verdict["reason"]) == ("invalid", "terminal_unsigned")
+    counter = receipt_signer(
+        tx.record.terminal_id.decode(), issuer=KeyRing(world.settings.key_seed).issuer(1)
+    )
+    attestation = counter.attest(ReceiptKind.RECEIPT, tx.record_bytes, tx.signature)
+    payload = encode_qr_payload(credential, tx.record_bytes, tx.signature, attestation)
     verdict = ok(world.client.post("/v1/receipts/verify", json={"payload": payload}))
     assert verdict["verdict"] == "not_uploaded" and verdict["record"]["amount"] == 100_000
     _upload(world, token, upload_item(tx))
     verdict = ok(world.client.post("/v1/receipts/verify", json={"payload": payload}))
     assert verdict["verdict"] == "valid" and verdict["record"]["card_serial"] == serial
     assert "nik" not in str(verdict).lower() and "Warga" not in str(verdict)
-    tampered = encode_qr_payload(credential, tx.record_bytes[:-1] + b"\x00", tx.signature)
+    tampered = encode_qr_payload(credential, tx.record_bytes[:-1] + b"\x00", tx.signature, attestation)
     assert ok(world.client.post("/v1/receipts/verify", json={"payload": tampered}))["verdict"] == "invalid"
     assert ok(world.client.post("/v1/receipts/verify", json={"payload": "hello"}))["verdict"] == "malformed"
     assert world.client.post("/v1/receipts/verify", json={}).status_code == 422

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from terminal.db import make_engine
 from terminal.ledger import Entry, Ledger
 from terminal.redeem import Counter, PrintFailed, RedemptionService
-from tests.support.world import NOW, StaticStatuses, verifier
+from tests.support.world import NOW, StaticStatuses, receipt_signer, verifier
 
 COUNTER = Counter(
     terminal_id="T6271001", site="Kantor Kelurahan Langkai", clerk_id="clerk-7", clerk_name="Rina"
@@ -50,5 +50,6 @@ def service(
         COUNTER,
         printer if printer is not None else RecordingPrinter(),
         clock=lambda: now,
+        receipt_signer=receipt_signer(COUNTER.terminal_id),
         **kw,  # type: ignore[arg-type]
     )

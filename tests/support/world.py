@@ -11,12 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from card_applet_spec import constants as c
+from card_applet_spec.credential import compressed_point, decode_credential
 from card_applet_spec.issuer import IssuerSigner, key_from_seed
+from card_applet_spec.records import ReceiptCertBody
 from card_applet_spec.reference_card import CardTorn, FileStore, MemoryStore, ReferenceCard
 from terminal.card.connection import InProcessConnection
 from terminal.card.session import KhbsSession
 from terminal.personalise import GrantSpec, Holder, IssuedCard, personalise
+from terminal.receipt_qr import ReceiptCert, ReceiptSigner
 from terminal.verify import FixedTrust, IssuerKey, Verifier
 
 NOW = 1_798_761_600  # 2027-01-01T00:00:00Z
@@ -24,6 +29,21 @@ DAY = 86_400
 PIN = "246810"
 ISSUER = IssuerSigner(key_from_seed("KHBS test issuer 1"))
 ROGUE = IssuerSigner(key_from_seed("KHBS rogue issuer"))
+RECEIPT_KEY = key_from_seed("KHBS test receipts T6271001")
+
+
+def receipt_signer(
+    terminal_id: str = "T6271001",
+    *,
+    valid_from: int = 0,
+    valid_until: int = 2**32 - 1,
+    issuer: IssuerSigner = ISSUER,
+    key: ec.EllipticCurvePrivateKey = RECEIPT_KEY,
+) -> ReceiptSigner:
+    """A counter terminal's receipt-signing key certified by ``issuer`` (every counter in tests has one)."""
+    body = ReceiptCertBody(terminal_id.encode(), valid_from, valid_until, compressed_point(key.public_key()))
+    return ReceiptSigner(ReceiptCert.issue(body, issuer.kid, issuer.sign), key)
+
 
 HOLDERS = {
     "siti": Holder("6271034512870001", "Siti Rahmawati", "6271030101090001"),
@@ -102,6 +122,12 @@ def verifier(statuses: StaticStatuses | None = None, issuers: StaticIssuers | No
         statuses if statuses is not None else StaticStatuses(),
         StaticFreshness(),
     )
+
+
+def card_key(session: KhbsSession) -> bytes:
+    """The key of the credential the card in ``session`` presents (for tests that enter a PIN as the
+    holder or a thief would, without a terminal's verification in between)."""
+    return decode_credential(session.read_credential()).claims.card_key
 
 
 def connect(card: ReferenceCard) -> KhbsSession:

@@ -20,6 +20,7 @@ from terminal.card.errors import InvalidPinError
 from terminal.card.session import KhbsSession
 from terminal.ledger import State
 from terminal.receipt import PaperOut
+from tests.support.world import card_key
 from tests.ui.helpers import DEMO_PIN, all_text, click, remove, running, tap, tap_card, visible_text
 
 
@@ -267,7 +268,12 @@ def test_reprint_void_and_end_of_day(
     click(qtbot, counter, "void_confirm")
     wait_screen(counter, "transactions")
     qtbot.waitUntil(lambda: "Transaksi dibatalkan" in counter.transactions.message.text())
+    assert "slip pembatalan dicetak" in counter.transactions.message.text()
+    assert printer.printed == 4 and "DIBATALKAN" in printer.path.read_text()  # the void slip
     assert counter.transactions.table.item(0, 4).text() == "Dibatalkan"
+    counter.transactions.table.selectRow(0)  # a voided entry: reprint still offered, void not
+    assert counter.findChild(QPushButton, "tx_reprint").isEnabled()
+    assert not counter.findChild(QPushButton, "tx_void").isEnabled()
     voids = backend.terminal.ledger.list_voids()
     assert [v.reason for v in voids] == ["Jumlah salah dimasukkan"] and voids[0].clerk_id == "rina"
 
@@ -279,10 +285,11 @@ def test_reprint_void_and_end_of_day(
     kept = next(e for e in backend.terminal.recent() if not e.voided)
     amount = f"Rp {kept.amount:,}".replace(",", ".")
     assert f"Bantuan Langsung Tunai: 1 transaksi · {amount}" in shown  # the voided one is left out
-    assert "Dibatalkan (void): 1" in shown
+    assert "Dibatalkan (void): 1" in shown and "Jumlah salah dimasukkan (Rina Marlina)" in shown, shown
+    assert "Struk dicetak ulang: 1" in shown
     click(qtbot, counter, "report_print")
     qtbot.waitUntil(lambda: "Laporan dicetak" in visible_text(counter))
-    assert printer.printed == 4
+    assert printer.printed == 5
 
 
 def test_pin_unblock_after_ektp_check(
@@ -293,7 +300,7 @@ def test_pin_unblock_after_ektp_check(
     session.select()
     for _ in range(3):
         with pytest.raises(InvalidPinError):
-            session.verify_pin("000000")
+            session.verify_pin("000000", card_key(session))
     maria.reset()
     serve(qtbot, counter, backend, wait_screen, "maria")
     assert "PIN terkunci" in counter.findChild(QLabel, "pinState").text()
@@ -330,7 +337,7 @@ def test_pin_unblock_after_ektp_check(
     assert counter.findChild(QLabel, "resultTitle").text() == "PIN baru aktif"
     check = KhbsSession(InProcessConnection(maria, (CardTorn,)))
     check.select()
-    check.verify_pin("2468")  # the holder's new PIN works
+    check.verify_pin("2468", card_key(check))  # the holder's new PIN works
 
 
 @pytest.mark.parametrize(("card", "title"), [("agus", "Kartu diblokir"), ("klon", "Kartu tidak asli")])
