@@ -13,6 +13,7 @@ import enum
 from dataclasses import dataclass
 
 from card_applet_spec import constants as c
+from terminal.app import ResetNotAllowed
 from terminal.card.connection import CardConnectionError, ReaderUnavailableError
 from terminal.card.errors import (
     ApduError,
@@ -106,6 +107,10 @@ def refusal_for_error(exc: BaseException) -> RefusalInfo:
         or (exc.reason is FailureReason.WRONG_PIN and exc.tries_left == 0)
     ):
         return RefusalInfo(Refusal.PIN_BLOCKED, detail=detail)
+    if isinstance(exc, ResetNotAllowed):  # the card's verdict forbids a PIN reset
+        default = Refusal.DATA_TOO_OLD if exc.verdict is Verdict.UNKNOWN else Refusal.UNKNOWN_CARD
+        kind = _BY_REASON.get(exc.reason, default) if exc.reason else default
+        return RefusalInfo(kind, exc.reason, detail=detail)
     if isinstance(exc, RedemptionRefused) and isinstance(exc.reason, Reason):  # the card's verdict
         kind = _BY_REASON.get(exc.reason, Refusal.UNKNOWN_CARD)
         return RefusalInfo(kind, exc.reason, exc.data_age_s, detail=detail)

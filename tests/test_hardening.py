@@ -26,7 +26,17 @@ from terminal.tap import check_tap
 from terminal.trust import StatusKeyRing
 from terminal.verify import FixedTrust, Reason, Verdict, Verifier
 from tests.support.counter import service
-from tests.support.world import DAY, ISSUER, NOW, PIN, StaticFreshness, StaticIssuers, StaticStatuses, connect
+from tests.support.world import (
+    DAY,
+    ISSUER,
+    NOW,
+    PIN,
+    StaticFreshness,
+    StaticIssuers,
+    StaticStatuses,
+    card_key,
+    connect,
+)
 from tests.support.world import make_card as world_card
 
 
@@ -211,7 +221,7 @@ def test_pin_status_of_a_blocked_pin() -> None:
     s.select()
     for _ in range(3):
         with pytest.raises(Exception):  # noqa: B017 - wrong PINs
-            s.verify_pin("000000")
+            s.verify_pin("000000", card_key(s))
     assert s.pin_status() == PinStatus(False, 0)
 
 

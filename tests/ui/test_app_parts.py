@@ -90,6 +90,16 @@ def test_every_reason_has_a_screen() -> None:
         assert reason in presenting._BY_REASON, reason
 
 
+def test_a_refused_pin_reset_shows_the_card_s_refusal() -> None:
+    from terminal.app import ResetNotAllowed
+    from terminal.verify import Verdict
+
+    refused = presenting.refusal_for_error(ResetNotAllowed(Reason.REVOKED, Verdict.INVALID))
+    assert refused.kind is presenting.Refusal.REVOKED_OR_BLOCKED and refused.reason is Reason.REVOKED
+    stale = presenting.refusal_for_error(ResetNotAllowed(Reason.REVOCATION_DATA_STALE, Verdict.UNKNOWN))
+    assert stale.kind is presenting.Refusal.DATA_TOO_OLD
+
+
 def test_masking_and_ages() -> None:
     assert presenting.mask_number("6271034512870001") == "6271********0001"
     assert presenting.mask_number("123") == "***"
