@@ -37,7 +37,7 @@ class Settings:
     clock_tolerance_s: int = 15 * 60
     #: Validity of a card credential from issuance.
     credential_validity_days: int = 5 * 365
-    #: Validity of a terminal PIN-reset certificate.
+    #: Validity of the certificates a terminal gets at enrolment (receipt signing, PIN reset).
     terminal_cert_days: int = 365
     #: A terminal asking for status data older than this gets a fresh (empty) delta: the data's age.
     status_heartbeat_s: int = 3600

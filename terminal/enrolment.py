@@ -11,6 +11,8 @@ them (a key that others could read is not this terminal's any more):
 - ``terminal-key.pem`` — the terminal's private key (PKCS#8 PEM; an HSM/TPM belongs behind the same
   :func:`load_secrets` in production);
 - ``server-token`` — the bearer token for ``/v1/sync``;
+- ``receipt.cert`` — the issuer's certificate for this key as the terminal's receipt-signing key
+  (``terminal.receipt_qr.ReceiptCert``: terminal id and validity window);
 - ``pin-reset.cert`` — the issuer-signed counter-terminal certificate (TLV ``7F21``), when the terminal
   may reset PINs.
 """
@@ -34,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 KEY_FILE = "terminal-key.pem"
 TOKEN_FILE = "server-token"
 PIN_RESET_CERT_FILE = "pin-reset.cert"
+RECEIPT_CERT_FILE = "receipt.cert"
 MAX_SECRET_BYTES = 16 * 1024
 TERMINAL_ID = re.compile(r"[A-Z0-9]{8}")
 TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,200}")
@@ -105,6 +108,7 @@ def read_secret(path: Path) -> bytes:
 class TerminalSecrets:
     key: ec.EllipticCurvePrivateKey
     token: str
+    receipt_cert: bytes  # ReceiptCert bytes as the server issued them; checked where they are used
     pin_reset_cert: bytes | None  # TLV 7F21 as the server issued it; checked where it is used
 
 
@@ -114,6 +118,7 @@ def save_secrets(data_dir: Path, secrets: TerminalSecrets) -> None:
     )
     write_secret(data_dir / KEY_FILE, pem)
     write_secret(data_dir / TOKEN_FILE, secrets.token.encode("ascii"))
+    write_secret(data_dir / RECEIPT_CERT_FILE, secrets.receipt_cert)
     cert = data_dir / PIN_RESET_CERT_FILE
     if secrets.pin_reset_cert is not None:
         write_secret(cert, secrets.pin_reset_cert)
@@ -134,9 +139,10 @@ def load_secrets(data_dir: Path) -> TerminalSecrets:
     token = read_secret(token_path).decode("ascii", errors="replace").strip()
     if not TOKEN.fullmatch(token):
         raise EnrolmentError(f"{token_path}: not a server token")
+    receipt_cert = read_secret(data_dir / RECEIPT_CERT_FILE)
     cert_path = data_dir / PIN_RESET_CERT_FILE
     cert = read_secret(cert_path) if cert_path.exists() else None
-    return TerminalSecrets(key, token, cert)
+    return TerminalSecrets(key, token, receipt_cert, cert)
 
 
 @dataclass(frozen=True)
@@ -148,7 +154,8 @@ class Enrolled:
     region: int
     pin_reset: bool
     token: str
-    certificate: bytes | None
+    certificate: bytes | None  # PIN reset (TLV 7F21)
+    receipt_certificate: bytes
     server_time: int
 
 
@@ -179,6 +186,12 @@ def request_enrolment(
         if terminal["public_key"] != public_point(key).hex():
             raise ValueError("the server enrolled another key")
         certificate = base64.b64decode(cert_text, validate=True) if cert_text is not None else None
+        receipt_text = body["receipt_certificate"]
+        if not isinstance(receipt_text, str):
+            raise ValueError("receipt certificate")
+        receipt_certificate = base64.b64decode(receipt_text, validate=True)
     except (KeyError, TypeError, ValueError) as exc:
         raise EnrolmentError(f"the server's enrolment answer is not usable ({exc})") from None
-    return Enrolled(terminal_id, site.strip(), region, pin_reset, token, certificate, server_time)
+    return Enrolled(
+        terminal_id, site.strip(), region, pin_reset, token, certificate, receipt_certificate, server_time
+    )

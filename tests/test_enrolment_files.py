@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from terminal.enrolment import (
     KEY_FILE,
     PIN_RESET_CERT_FILE,
+    RECEIPT_CERT_FILE,
     TOKEN_FILE,
     EnrolmentError,
     TerminalSecrets,
@@ -30,13 +31,16 @@ TOKEN = "khbs_t_" + "A" * 32
 
 def test_secrets_round_trip_with_owner_only_files(tmp_path: Path) -> None:
     key = new_terminal_key()
-    save_secrets(tmp_path, TerminalSecrets(key, TOKEN, b"\x7f\x21\x01\x00"))
-    for name in (KEY_FILE, TOKEN_FILE, PIN_RESET_CERT_FILE):
+    save_secrets(tmp_path, TerminalSecrets(key, TOKEN, b"receipt cert", b"\x7f\x21\x01\x00"))
+    for name in (KEY_FILE, TOKEN_FILE, RECEIPT_CERT_FILE, PIN_RESET_CERT_FILE):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
     loaded = load_secrets(tmp_path)
     assert public_point(loaded.key) == public_point(key)
-    assert (loaded.token, loaded.pin_reset_cert) == (TOKEN, b"\x7f\x21\x01\x00")
-    save_secrets(tmp_path, TerminalSecrets(key, TOKEN, None))  # re-enrolled without the PIN-reset role
+    assert (loaded.token, loaded.receipt_cert) == (TOKEN, b"receipt cert")
+    assert loaded.pin_reset_cert == b"\x7f\x21\x01\x00"
+    save_secrets(
+        tmp_path, TerminalSecrets(key, TOKEN, b"receipt cert", None)
+    )  # re-enrolled without the PIN-reset role
     assert load_secrets(tmp_path).pin_reset_cert is None
     assert not list(tmp_path.glob(".*"))  # no temporary files left
 
@@ -44,7 +48,7 @@ def test_secrets_round_trip_with_owner_only_files(tmp_path: Path) -> None:
 def test_unsafe_or_damaged_files_are_refused_in_words(tmp_path: Path) -> None:
     with pytest.raises(EnrolmentError, match="not enrolled"):
         load_secrets(tmp_path)
-    save_secrets(tmp_path, TerminalSecrets(new_terminal_key(), TOKEN, None))
+    save_secrets(tmp_path, TerminalSecrets(new_terminal_key(), TOKEN, b"cert", None))
     os.chmod(tmp_path / KEY_FILE, 0o644)
     with pytest.raises(EnrolmentError, match="readable by others"):
         load_secrets(tmp_path)
@@ -58,7 +62,7 @@ def test_unsafe_or_damaged_files_are_refused_in_words(tmp_path: Path) -> None:
     with pytest.raises(EnrolmentError, match="not a regular file"):
         load_secrets(tmp_path)
     (tmp_path / KEY_FILE).unlink()
-    save_secrets(tmp_path, TerminalSecrets(new_terminal_key(), TOKEN, None))
+    save_secrets(tmp_path, TerminalSecrets(new_terminal_key(), TOKEN, b"cert", None))
     (tmp_path / TOKEN_FILE).unlink()
     (tmp_path / TOKEN_FILE).write_bytes(b"Bearer \xff\n")
     os.chmod(tmp_path / TOKEN_FILE, 0o600)
@@ -90,6 +94,7 @@ def _answer(key: ec.EllipticCurvePrivateKey, **changes: Any) -> dict[str, Any]:
         "terminal": terminal,
         "token": TOKEN,
         "certificate": None,
+        "receipt_certificate": "AAAA",
         "server_time": 1_800_000_000,
     }
     for k, v in changes.items():
@@ -119,6 +124,7 @@ def test_the_enrolment_answer_is_checked_field_by_field() -> None:
         {"token": "x"},
         {"server_time": 1.5},
         {"certificate": "not base64!"},
+        {"receipt_certificate": None},
         {"site": " "},
     ):
         with pytest.raises(EnrolmentError):

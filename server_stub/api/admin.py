@@ -115,6 +115,7 @@ def enrol_terminal(ctx: StaffCtx, body: TerminalIn) -> EnrolmentOut:
         terminal=TerminalOut.model_validate(e.terminal),
         token=e.token,
         certificate=b64(e.certificate) if e.certificate else None,
+        receipt_certificate=b64(e.receipt_certificate),
     )
 
 

@@ -31,6 +31,7 @@ def enrol(ctx: PublicCtx, request: Request, body: CodeEnrolIn) -> CodeEnrolmentO
         terminal=TerminalOut.model_validate(e.terminal),
         token=e.token,
         certificate=b64(e.certificate) if e.certificate else None,
+        receipt_certificate=b64(e.receipt_certificate),
         server_time=ctx.now(),
         trust_list_url=TRUST_LIST_URL,
     )

@@ -328,6 +328,7 @@ class EnrolmentOut(Out):
     terminal: TerminalOut
     token: str
     certificate: str | None
+    receipt_certificate: str
 
 
 class TerminalsOut(Out):

@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
 from card_applet_spec.constants import REGIONS
-from card_applet_spec.records import TerminalCertBody
+from card_applet_spec.credential import compressed_point
+from card_applet_spec.records import ReceiptCertBody, TerminalCertBody
 from card_applet_spec.tlv import tlv
 from server_stub.errors import Conflict, EnrolmentCodeInvalid, Invalid, NotFound, Unauthorized
 from server_stub.models import Agency, Clerk, Terminal
@@ -30,6 +31,7 @@ from server_stub.services.context import (
     Ctx,
 )
 from server_stub.services.issuer import current_issuer
+from terminal.receipt_qr import ReceiptCert
 
 TERMINAL_ID = re.compile(r"^[A-Z0-9]{8}$")
 USERNAME = re.compile(r"^[a-z0-9_.-]{3,64}$")
@@ -76,7 +78,8 @@ class TerminalView:
 class Enrolment:
     terminal: TerminalView
     token: str
-    certificate: bytes | None
+    certificate: bytes | None  # PIN-reset certificate (TLV 7F21), when asked for
+    receipt_certificate: bytes  # the issuer-certified receipt key (terminal.receipt_qr.ReceiptCert)
 
 
 def terminal_view(t: Terminal) -> TerminalView:
@@ -229,11 +232,18 @@ def _enrol(
             + tlv(c.TAG_KEY_ID, signed.kid)
             + tlv(c.TAG_SIGNATURE, signed.signature),
         )
+    # every terminal signs its receipts with its enrolled key, certified for its id and a window
+    now = ctx.now()
+    point = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), public_key)
+    until = now + ctx.settings.terminal_cert_days * 86400
+    receipt_body = ReceiptCertBody(terminal_id.encode("ascii"), now, until, compressed_point(point))
+    signer = current_issuer(ctx)
+    receipt_certificate = ReceiptCert.issue(receipt_body, signer.kid, signer.sign).encode()
     detail: dict[str, object] = {"site": site, "region": region, "pin_reset": pin_reset}
     if code_client is not None:
         detail |= {"via": "enrolment_code", "client": code_client}
     audit.record_as(ctx, by, "terminal.enrol", terminal_id, **detail)
-    return Enrolment(terminal_view(t), token, certificate)
+    return Enrolment(terminal_view(t), token, certificate, receipt_certificate)
 
 
 def list_terminals(ctx: Ctx) -> list[TerminalView]:

@@ -4,6 +4,7 @@ wrong gets the same answer; the code never comes back from the server; using it 
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import threading
@@ -16,10 +17,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, inspect
 from sqlalchemy.orm import Session
 
+from card_applet_spec.credential import compressed_point, verify_raw_es256
 from card_applet_spec.issuer import key_from_seed, uncompressed_point
 from server_stub import db
 from server_stub.app import create_app
@@ -27,6 +30,7 @@ from server_stub.models import Base
 from server_stub.repositories import enrolment_codes as codes_repo
 from server_stub.services.access import hash_code, new_enrolment_code, normalise_code
 from server_stub.settings import Settings
+from terminal.receipt_qr import ReceiptCert
 from tests.server.conftest import (
     ADMIN,
     ADMIN_TOKEN,
@@ -158,6 +162,20 @@ def test_the_code_may_be_typed_loosely(world: World) -> None:
 def test_without_pin_reset_there_is_no_certificate(world: World) -> None:
     answer = ok(enrol(world.client, new_code(world.client)), 201)
     assert answer["certificate"] is None and answer["terminal"]["pin_reset"] is False
+
+
+def test_every_terminal_gets_a_certified_receipt_key(world: World) -> None:
+    """The enrolled key signs the terminal's receipts: certified for its id, from enrolment on."""
+    world.clock.advance(30)
+    answer = ok(enrol(world.client, new_code(world.client)), 201)
+    cert = ReceiptCert.decode(base64.b64decode(answer["receipt_certificate"]))
+    key = key_from_seed("enrol/T6271009").public_key()
+    assert cert.body.terminal_id == b"T6271009" and cert.body.public_key == compressed_point(key)
+    assert cert.body.valid_from == T0 + 30 and cert.body.valid_until > T0 + 300 * 86400
+    keys = ok(world.client.get("/v1/admin/issuer-keys", headers=ADMIN))["keys"]
+    issuer = next(k for k in keys if k["kid"] == cert.kid.hex())
+    point = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes.fromhex(issuer["public_key"]))
+    assert verify_raw_es256(point, cert.signature, cert.body.signed_message())
 
 
 def test_every_bad_code_gets_the_same_answer(world: World) -> None:
