@@ -52,6 +52,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="kartu", description="Kartu Huma Betang Sejahtera terminal software")
     p.add_argument("--data-dir", type=Path, default=None, help="terminal data directory (default: per user)")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="this terminal's config file (or $KARTU_CONFIG): run as the enrolled terminal, not the demo",
+    )
     p.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: APDU traffic)")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -103,11 +109,14 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true")
 
     sync = sub.add_parser("sync", help="one sync round with the central server")
-    sync.add_argument("--server", required=True, help="server base URL, e.g. http://127.0.0.1:8620")
-    sync.add_argument("--token", required=True, help="this terminal's API token")
+    sync.add_argument("--server", help="server base URL, e.g. http://127.0.0.1:8620 (demo world only)")
+    sync.add_argument("--token", help="this terminal's API token (demo world only)")
     sync.add_argument("--json", action="store_true")
 
     sub.add_parser("readers", help="list PC/SC readers")
+    from kartu.enrol import add_parser as add_enrol
+
+    add_enrol(sub)
 
     issue = sub.add_parser("issue", help="issuance station: personalise blank cards for registered citizens")
     where = issue.add_mutually_exclusive_group(required=True)
@@ -136,6 +145,31 @@ def _print(args: argparse.Namespace, human: str, data: dict[str, Any]) -> None:
         print(json.dumps(data, ensure_ascii=False, sort_keys=True))
     else:
         print(human)
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    import os
+
+    return args.config or (Path(os.environ["KARTU_CONFIG"]) if os.environ.get("KARTU_CONFIG") else None)
+
+
+def _station(args: argparse.Namespace, *, printing: bool = False) -> Any:
+    """The enrolled terminal of ``--config`` (None: the demo world). ``printing``: receipts go to the
+    config's printer."""
+    path = _config_path(args)
+    if path is None:
+        return None
+    from kartu.station import open_station
+    from terminal.config import load_config
+
+    config = load_config(path)
+    receipts = None
+    if printing and config.printer is not None:
+        from kartu.compose import receipt_printer
+        from terminal.receipt import EntryReceiptSink
+
+        receipts = EntryReceiptSink(receipt_printer(config.printer), {})
+    return open_station(config, receipts=receipts)
 
 
 def _world(args: argparse.Namespace) -> Any:
@@ -168,9 +202,15 @@ def _session(args: argparse.Namespace, world: Any) -> AbstractContextManager[Any
 
     if args.card_file:
         card = ReferenceCard(FileStore(args.card_file))
+    elif world is None:  # an enrolled terminal has no demo cards
+        raise _UsageError("give --reader (or --card-file): an enrolled terminal has no demo cards")
     else:
         card = world.card(args.demo_card or "siti")
     return nullcontext(KhbsSession(InProcessConnection(card, (CardTorn,))))
+
+
+class _UsageError(Exception):
+    """A command line that cannot work as given (exit 64, one line)."""
 
 
 class _closing(AbstractContextManager[Any]):
@@ -268,8 +308,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_read(args: argparse.Namespace) -> int:
-    world = _world(args)
-    terminal = world.terminal()
+    station = _station(args)
+    world: Any = None if station is not None else _world(args)
+    terminal = station.terminal if station is not None else world.terminal()
     with _session(args, world) as session:
         result = terminal.tap(session, args.program)
     _print(args, _tap_text(result), _tap_dict(result))
@@ -282,8 +323,9 @@ def cmd_redeem(args: argparse.Namespace) -> int:
     from terminal.programs import parse_amount
     from terminal.redeem import DebitInterrupted, DebitNotTrusted, RedemptionRefused
 
-    world = _world(args)
-    terminal = _terminal(world)
+    station = _station(args, printing=True)
+    world: Any = None if station is not None else _world(args)
+    terminal = station.terminal if station is not None else _terminal(world)
     clerk = args.clerk or getpass.getuser()
     terminal.login(clerk, args.clerk_name or clerk)  # the receipt names the clerk who redeemed
     with _session(args, world) as session:
@@ -356,8 +398,8 @@ def cmd_redeem(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
-    world = _world(args)
-    ledger = world.terminal().ledger
+    station = _station(args)
+    ledger = (station.terminal if station is not None else _world(args).terminal()).ledger
     if args.failures:
         rows = [
             {"id": f.id, "reason": f.reason, "detail": f.detail, "program": f.program, "at": f.created_at}
@@ -460,6 +502,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from terminal.pending import PendingUpdates
     from terminal.sync import SyncClient, Syncer, SyncStateStore
 
+    station = _station(args)
+    if station is not None:  # the enrolled terminal: its server, its token (the kiosk's loop, once)
+        report = station.syncer().sync_once()
+        station.close()
+        return _sync_report(args, report)
+    if not (args.server and args.token):
+        print("kartu sync: give --config (an enrolled terminal), or --server and --token", file=sys.stderr)
+        return EXIT_USAGE
     world = _world(args)
     term = world.terminal()
     syncer = Syncer(
@@ -471,7 +521,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
         pending=PendingUpdates(world.engine),
         state=SyncStateStore(world.engine),
     )
-    report = syncer.sync_once()
+    return _sync_report(args, syncer.sync_once())
+
+
+def _sync_report(args: argparse.Namespace, report: Any) -> int:
     text = "\n".join(
         [f"ok     {k}: {v}" for k, v in report.ok.items()]
         + [f"FAILED {k}: {v}" for k, v in report.failed.items()]
@@ -575,7 +628,14 @@ def cmd_server(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_enrol(args: argparse.Namespace) -> int:
+    from kartu.enrol import cmd_enrol as enrol
+
+    return enrol(args, _config_path(args))
+
+
 COMMANDS = {
+    "enrol": cmd_enrol,
     "demo": cmd_demo,
     "kiosk": cmd_kiosk,
     "read": cmd_read,
@@ -605,6 +665,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CardSessionError as exc:  # the card answered outside its contract (recorded by the core)
         print(f"error: card: {exc}", file=sys.stderr)
         return EXIT_DEVICE
+    except _UsageError as exc:
+        print(f"kartu {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # never a traceback: one line, exit 3, the detail in the debug log

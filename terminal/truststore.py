@@ -132,13 +132,16 @@ class TrustAnchor:
         )
 
     def install(self, path: Path | str) -> None:
-        """Write the anchor file atomically (installation / enrolment only; never from synced data)."""
+        """Write the anchor file atomically (installation / enrolment only; never from synced data),
+        read-only (0444): a public key, which the kiosk's user reads and nothing rewrites in place."""
         path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("wb") as f:
             f.write(self.to_pem())
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o444)
         os.replace(tmp, path)
 
 

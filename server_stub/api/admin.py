@@ -50,6 +50,7 @@ from server_stub.api.schemas import (
     ProgramPatchIn,
     ProgramsOut,
     ReasonIn,
+    RootKeyOut,
     RotateIn,
     Serial,
     TerminalIn,
@@ -66,6 +67,7 @@ from server_stub.services import (
     flags,
     issuer,
     programs,
+    publications,
     registry,
 )
 
@@ -311,6 +313,12 @@ def reinstate(ctx: StaffCtx, serial: Serial, body: ReasonIn) -> CardOut:
 @router.get("/issuer-keys", response_model=IssuerKeysOut)
 def issuer_keys(ctx: StaffCtx) -> IssuerKeysOut:
     return IssuerKeysOut(keys=[IssuerKeyOut.model_validate(k) for k in issuer.views(ctx)])
+
+
+@router.get("/root-key", response_model=RootKeyOut)
+def root_key(ctx: StaffCtx) -> RootKeyOut:
+    """The root public key and its fingerprint, for installation media and enrolment sheets."""
+    return RootKeyOut.model_validate(publications.root_key(ctx))
 
 
 @router.post("/issuer-keys/rotate", response_model=IssuerKeyOut, status_code=201)

@@ -577,6 +577,11 @@ class IssuerKeysOut(Out):
     keys: list[IssuerKeyOut]
 
 
+class RootKeyOut(Out):
+    pem: str
+    fingerprint: str
+
+
 class RotateIn(Model):
     overlap_days: Annotated[int, Field(ge=0, le=3650)] = 30
 

@@ -17,14 +17,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import CursorResult, Result, select, update
 
 from card_applet_spec import constants as c
 from server_stub.errors import Conflict, Invalid
 from server_stub.models import Card, Grant, StatusChange, StatusCommand, StatusDeltaRow, Terminal
 from server_stub.repositories import counters
-from server_stub.services.context import Ctx
+from server_stub.services.context import AUDITOR, REGISTRAR, Ctx
 from server_stub.services.issuer import keys as issuer_keys
+from terminal.enrolment import fingerprint
 from terminal.statuslist import build_delta, build_snapshot, new_status_list, set_status
 from terminal.trust import (
     MAX_UINT,
@@ -137,6 +139,23 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 def trust_root_public_point(ctx: Ctx) -> bytes:
     return sec1_point(ctx.keys.trust_root_key.public_key())
+
+
+@dataclass(frozen=True)
+class RootKeyView:
+    """The province's root public key for installation media and enrolment sheets (PEM + fingerprint)."""
+
+    pem: str
+    fingerprint: str
+
+
+def root_key(ctx: Ctx) -> RootKeyView:
+    """For the people who prepare terminals: what goes on the installation medium and the enrolment sheet.
+    A terminal never takes the root from the network unchecked (its operator compares the fingerprint)."""
+    ctx.actor.require(REGISTRAR, AUDITOR)
+    key = ctx.keys.trust_root_key.public_key()
+    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return RootKeyView(pem.decode("ascii"), fingerprint(key))
 
 
 # --- status list ---------------------------------------------------------------------------------

@@ -127,6 +127,19 @@ class TerminalCert:
             + tlv(c.TAG_SIGNATURE, self.issuer_signature),
         )
 
+    @classmethod
+    def decode(cls, blob: bytes) -> TerminalCert:
+        """The TLV ``7F21 { C5 body, C4 kid, 9E signature }`` as the server issues it (strict)."""
+        try:
+            objects = parse_tlv(parse_single(blob, c.TAG_TERMINAL_CERT))
+            body = TerminalCertBody.decode(require(objects, c.TAG_TERMINAL_CERT_BODY))
+            kid, signature = require(objects, c.TAG_KEY_ID), require(objects, c.TAG_SIGNATURE)
+        except (TlvError, RecordError) as exc:
+            raise MalformedResponseError(f"terminal certificate: {exc}") from exc
+        if len(kid) != c.KEY_ID_LEN or cls(body, kid, signature).encode() != blob:
+            raise MalformedResponseError("terminal certificate: not in its one encoding")
+        return cls(body, kid, signature)
+
 
 def _parsing(what: str) -> Callable[[Exception], MalformedResponseError]:
     return lambda exc: MalformedResponseError(f"{what}: {exc}")

@@ -1,0 +1,145 @@
+"""A real terminal built from its configuration file and enrolment files (the composition root's job).
+
+:func:`open_station` reads nothing but what :mod:`terminal.config` and :mod:`terminal.enrolment` define:
+the config (site, ids, server, devices, paths), the installed trust anchor (outside the data directory),
+and the key, token and certificates in the data directory. It builds the same core the demo builds —
+trust store, revocation cache, ledger, pending updates, catalogue, verifier, redemption service and the
+terminal facade — with this terminal's own receipt key and, when certified, its PIN-reset key; and the
+syncer that talks to the configured server with this terminal's token. No demo key anywhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from terminal.app import KhbsTerminal, PinResetter
+from terminal.card.errors import MalformedResponseError
+from terminal.card.session import TerminalCert
+from terminal.catalogue import Catalogue
+from terminal.config import TerminalConfig
+from terminal.db import make_engine
+from terminal.enrolment import EnrolmentError, TerminalSecrets, load_secrets, public_point
+from terminal.ledger import Ledger
+from terminal.pending import PendingUpdates
+from terminal.receipt_qr import QrPayloadError, ReceiptCert, ReceiptSigner
+from terminal.redeem import Counter, ReceiptSink, RedemptionService
+from terminal.revocation import FreshnessPolicy, RevocationCache
+from terminal.sync import SyncClient, Syncer, SyncStateStore
+from terminal.syncloop import SyncLoop
+from terminal.truststore import TrustAnchor, TrustStore
+from terminal.verify import Verifier
+
+DB_FILE = "terminal.db"
+#: Pull fresh status data when this share of the shortest freshness budget is left.
+FRESHNESS_MARGIN = 0.25
+
+
+@dataclass
+class Station:
+    config: TerminalConfig
+    secrets: TerminalSecrets
+    engine: Engine
+    trust: TrustStore
+    revocation: RevocationCache
+    sync_state: SyncStateStore
+    catalogue: Catalogue
+    pending: PendingUpdates
+    terminal: KhbsTerminal
+    clock: Callable[[], float]
+
+    def syncer(self, http: Any = None) -> Syncer:
+        """One sync round's worth of parts against the configured server (``http``: a test client)."""
+        return Syncer(
+            SyncClient(self.config.server_url, self.secrets.token, http=http),
+            trust=self.trust,
+            revocation=self.revocation,
+            ledger=self.terminal.ledger,
+            catalogue=self.catalogue,
+            pending=self.pending,
+            state=self.sync_state,
+            clock=self.clock,
+        )
+
+    def sync_loop(self, http: Any = None) -> SyncLoop:
+        """The background sync: the config's interval, the syncer's backoff, and never later than the
+        revocation data's shortest freshness budget allows."""
+        syncer = self.syncer(http)
+        policy = FreshnessPolicy()
+
+        def deadline() -> float | None:
+            age = self.revocation.age(self.clock())
+            if age is None:
+                return 0.0  # no data at all: pull now
+            # the strictest purpose (cash): a kiosk must never let its data age past what cash allows
+            budget = min([policy.check_tap_max_age_s, *policy.program_max_age_s.values()])
+            return budget * (1 - FRESHNESS_MARGIN) - age
+
+        return SyncLoop(
+            syncer.sync_once,
+            interval_s=self.config.sync_interval_s,
+            next_delay=syncer.next_delay,
+            deadline=deadline,
+            clock=self.clock,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class StationError(Exception):
+    """This terminal cannot start: not enrolled, a damaged or foreign key file, a bad certificate."""
+
+
+def open_station(
+    config: TerminalConfig,
+    *,
+    receipts: ReceiptSink | None = None,
+    clerk_id: str = "",
+    clerk_name: str = "",
+    clock: Callable[[], float] = time.time,
+) -> Station:
+    """Build this terminal. Raises :class:`StationError` (or ``TrustAnchorError``) in words."""
+    try:
+        secrets = load_secrets(config.data_dir)
+    except EnrolmentError as exc:
+        raise StationError(str(exc)) from exc
+    anchor = TrustAnchor.load(config.trust_anchor)
+    try:
+        receipt_cert = ReceiptCert.decode(secrets.receipt_cert)
+        signer = ReceiptSigner(receipt_cert, secrets.key)
+    except (QrPayloadError, ValueError) as exc:
+        raise StationError(f"receipt certificate in {config.data_dir}: {exc}") from exc
+    if receipt_cert.body.terminal_id != config.terminal_id.encode():
+        raise StationError("the receipt certificate is for another terminal than the config names")
+    resetter = None
+    if secrets.pin_reset_cert is not None:
+        try:
+            cert = TerminalCert.decode(secrets.pin_reset_cert)
+        except MalformedResponseError as exc:
+            raise StationError(f"PIN-reset certificate in {config.data_dir}: {exc}") from exc
+        if cert.body.public_key != public_point(secrets.key):
+            raise StationError("the PIN-reset certificate is not for this terminal's key")
+        resetter = PinResetter(cert, secrets.key)
+    engine = make_engine(config.data_dir / DB_FILE)
+    trust = TrustStore(engine, anchor)
+    revocation = RevocationCache(engine, trust)
+    sync_state = SyncStateStore(engine)
+    catalogue = Catalogue(engine, clock=clock)
+    pending = PendingUpdates(engine, clock=clock)
+    ledger = Ledger(engine, clock=clock)
+    verifier = Verifier(trust, revocation, FreshnessPolicy())
+    counter = Counter(config.terminal_id, config.site, clerk_id, clerk_name)
+    service = RedemptionService(
+        ledger, verifier, counter, receipts, clock=clock, pending=pending, receipt_signer=signer
+    )
+    terminal = KhbsTerminal(
+        service, catalogue, revocation=revocation, sync_state=sync_state, pin_resetter=resetter, clock=clock
+    )
+    return Station(
+        config, secrets, engine, trust, revocation, sync_state, catalogue, pending, terminal, clock
+    )

@@ -1,0 +1,217 @@
+"""A real terminal's life through the command line, as an operator runs it, against ``kartu server``.
+
+The server runs as its own process (SQLite under a temporary data dir). An administrator registers a
+citizen and issues an enrolment code over HTTP; the issuance station personalises the citizen's card; the
+operator runs ``kartu enrol`` with the root key from the "installation medium" and its fingerprint from
+the "sheet"; then, with the card in the virtual reader (pcscd + vpcd): a check tap, a redemption, a sync
+that uploads it, a revocation on the server, a sync that brings it, and the next tap INVALID(revoked).
+No demo key is used anywhere on the terminal's side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from card_applet_spec import constants as c
+from card_applet_spec.reference_card import FileStore, ReferenceCard
+from kartu.cli import main
+from terminal.config import load_config
+from tests.conftest import VPCD_READER
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_TOKEN = "e2e-admin-token-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+NIK = "6271014708900002"
+PIN = "246813"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = tmp_path / "server"
+    env = {**os.environ, "KHBS_ADMIN_TOKEN": ADMIN_TOKEN}
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/kartu"), "server", "--port", str(port), "--data-dir", str(data)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.communicate()[0].decode()[-3000:]
+                assert time.monotonic() < deadline, "kartu server did not answer in 60 s"
+                time.sleep(0.2)
+        yield url, data
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0].decode()
+        assert "Traceback" not in out, out[-3000:]
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def kartu(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    return code, out.out + out.err
+
+
+@pytest.mark.pcsc
+def test_enrol_redeem_sync_revoke(
+    server: tuple[str, Path], tmp_path: Path, vpcd_slot: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, server_data = server
+    http = httpx.Client(base_url=url, headers=ADMIN, timeout=30)
+    # the registry: a household and a citizen (eligible for cash aid by the programme rules)
+    ok(
+        http.post(
+            "/v1/admin/households",
+            json={"kk_number": "6271010101230001", "address": "Jl. Tjilik Riwut", "welfare_decile": 2},
+        ),
+        201,
+    )
+    ok(
+        http.post(
+            "/v1/admin/citizens",
+            json={"nik": NIK, "name": "Sari Dewi", "kk_number": "6271010101230001", "occupation": "farmer"},
+        ),
+        201,
+    )
+    # the issuance station personalises the card (a reference card file here)
+    cards = tmp_path / "cards"
+    os.environ["KHBS_ADMIN_TOKEN"] = ADMIN_TOKEN
+    try:
+        code, out = kartu(
+            capsys,
+            "issue",
+            "--card-dir",
+            str(cards),
+            "--nik",
+            NIK,
+            "--pin",
+            PIN,
+            "--server-data-dir",
+            str(server_data),
+        )
+    finally:
+        del os.environ["KHBS_ADMIN_TOKEN"]
+    assert code == 0, out
+    card_file = cards / f"{NIK}.card"
+    serial = ReferenceCard(FileStore(card_file)).state.serial.hex()
+
+    # the installation medium and the enrolment sheet
+    root = ok(http.get("/v1/admin/root-key"))
+    usb = tmp_path / "usb" / "trust-anchor.pem"
+    usb.parent.mkdir()
+    usb.write_text(root["pem"])
+    issued = ok(
+        http.post(
+            "/v1/admin/enrolment-codes",
+            json={"terminal_id": "T6271042", "site": "Kantor Kelurahan Langkai", "region": 6271},
+        ),
+        201,
+    )
+    config, data = tmp_path / "etc" / "terminal.toml", tmp_path / "var" / "kartu"
+    enrol = [
+        "--config",
+        str(config),
+        "--data-dir",
+        str(data),
+        "enrol",
+        "--server",
+        url,
+        "--code",
+        issued["code"],
+        "--anchor",
+        str(usb),
+        "--install-anchor",
+        str(tmp_path / "etc" / "trust-anchor.pem"),
+        "--mode",
+        "counter",
+    ]
+
+    # a fingerprint that is not the sheet's: nothing is enrolled, nothing written, the code still good
+    wrong = "0000 " * 15 + "0000"
+    code, out = kartu(capsys, *enrol, "--fingerprint", wrong)
+    assert code == 1 and "NOT the one on the sheet" in out and not config.exists() and not data.exists()
+
+    code, out = kartu(capsys, *enrol, "--fingerprint", root["fingerprint"].lower())
+    assert code == 0, out
+    assert "ok     trust_list" in out and "ok     status_list" in out and "T6271042" in out
+    cfg = load_config(config)
+    assert (cfg.terminal_id, cfg.region, cfg.server_url, cfg.mode.value) == ("T6271042", 6271, url, "counter")
+    for name in ("terminal-key.pem", "server-token", "receipt.cert"):
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600
+    assert (tmp_path / "etc" / "trust-anchor.pem").read_text() == root["pem"]
+    code, out = kartu(capsys, *enrol, "--fingerprint", root["fingerprint"])
+    assert code == 1 and "exists" in out  # enrolled once
+    code, out = kartu(capsys, *enrol, "--fingerprint", root["fingerprint"], "--force")
+    assert code == 1 and "enrolment_code_invalid" in out  # the code was single use
+
+    # the card in the reader: a check tap, then a redemption, on this terminal's own data and keys
+    as_terminal = ["--config", str(config)]
+    vpcd_slot.insert(ReferenceCard(FileStore(card_file)))
+    code, out = kartu(capsys, *as_terminal, "read", "--reader", VPCD_READER, "--json")
+    assert code == 0 and json.loads(out)["verdict"] == "valid", out
+    code, out = kartu(
+        capsys,
+        *as_terminal,
+        "redeem",
+        "--reader",
+        VPCD_READER,
+        "--program",
+        "1",
+        "--amount",
+        "100000",
+        "--pin",
+        PIN,
+        "--clerk",
+        "rina",
+        "--clerk-name",
+        "Rina",
+        "--json",
+    )
+    assert code == 0, out
+    before = ok(http.get(f"/v1/admin/cards/{serial}"))
+    code, out = kartu(capsys, *as_terminal, "sync")
+    assert code == 0 and "ok     redemptions" in out, out
+    after = ok(http.get(f"/v1/admin/cards/{serial}"))
+    blt = next(e for e in after["entitlements"] if e["program"] == 1)
+    assert (
+        blt["remaining"]
+        == next(e for e in before["entitlements"] if e["program"] == 1)["remaining"] - 100_000
+    )
+
+    # the card is reported stolen: the revocation reaches the terminal at its next sync
+    ok(http.post(f"/v1/admin/cards/{serial}/revoke", json={"reason": "dicuri / stolen"}))
+    code, out = kartu(capsys, *as_terminal, "sync")
+    assert code == 0, out
+    code, out = kartu(capsys, *as_terminal, "read", "--reader", VPCD_READER, "--json")
+    result = json.loads(out)
+    # the issuer-signed terminate command came with the sync and was applied at this tap: the card
+    # itself is now terminated (and the status list says revoked for any terminal that missed it)
+    assert code == 1 and (result["verdict"], result["reason"]) == ("invalid", "card_terminated"), out
+    assert ReferenceCard(FileStore(card_file)).state.life_cycle == c.LifeCycle.TERMINATED
