@@ -114,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--json", action="store_true")
 
     sub.add_parser("readers", help="list PC/SC readers")
+    clerk = sub.add_parser("clerk", help="the clerks who may log in at this counter (with --config)")
+    clerk.add_argument("action", choices=("add", "remove", "list"))
+    clerk.add_argument("clerk_id", nargs="?", help="e.g. rina")
+    clerk.add_argument("name", nargs="?", help="the name receipts show, e.g. 'Rina Marlina'")
+    clerk.add_argument("--pin", help="4-8 digits (default: asked twice, not echoed)")
     from kartu.enrol import add_parser as add_enrol
 
     add_enrol(sub)
@@ -536,8 +541,9 @@ def _sync_report(args: argparse.Namespace, report: Any) -> int:
 def cmd_kiosk(args: argparse.Namespace) -> int:
     from kartu.compose import run_kiosk
 
-    extra = ["--data-dir", str(args.data_dir)] if args.data_dir else []
-    return run_kiosk([*extra, *args.ui_args])
+    config = _config_path(args)
+    extra = ["--data-dir", str(args.data_dir)] if args.data_dir and config is None else []
+    return run_kiosk([*extra, *args.ui_args], config_path=config)
 
 
 def _progress_bar(p: Any) -> None:
@@ -628,6 +634,45 @@ def cmd_server(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_clerk(args: argparse.Namespace) -> int:
+    import getpass
+
+    from terminal.clerks import load_clerks, save_clerks
+    from terminal.config import load_config
+
+    path = _config_path(args)
+    if path is None:
+        raise _UsageError("give --config: clerks belong to an enrolled terminal")
+    data_dir = load_config(path).data_dir
+    clerks = load_clerks(data_dir)
+    if args.action == "list":
+        for c in clerks.clerks():
+            print(f"{c.clerk_id}\t{c.name}")
+        return EXIT_OK
+    if not args.clerk_id:
+        raise _UsageError(f"clerk {args.action}: give the clerk's id")
+    if args.action == "remove":
+        if not clerks.remove(args.clerk_id):
+            print(f"kartu clerk: no clerk {args.clerk_id!r}", file=sys.stderr)
+            return EXIT_INVALID
+    else:
+        if not args.name:
+            raise _UsageError("clerk add: give the clerk's id and name")
+        pin = args.pin
+        if pin is None:
+            pin = getpass.getpass("PIN petugas / clerk PIN: ")
+            if getpass.getpass("Ulangi / again: ") != pin:
+                print("kartu clerk: the two PINs differ", file=sys.stderr)
+                return EXIT_INVALID
+        try:
+            clerks.add(args.clerk_id, args.name, pin)
+        except ValueError as exc:
+            raise _UsageError(str(exc)) from None
+    save_clerks(data_dir, clerks)
+    print(f"ok: {args.action} {args.clerk_id}")
+    return EXIT_OK
+
+
 def cmd_enrol(args: argparse.Namespace) -> int:
     from kartu.enrol import cmd_enrol as enrol
 
@@ -636,6 +681,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "enrol": cmd_enrol,
+    "clerk": cmd_clerk,
     "demo": cmd_demo,
     "kiosk": cmd_kiosk,
     "read": cmd_read,

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from card_applet_spec.reference_card import CardTorn
-from kiosk_ui.backend import DEMO_CLERKS, Backend, ClerkDirectory, DemoCard, DemoClock, TextFilePrinter
-from terminal.config import PrinterSpec
+from kiosk_ui.backend import DEMO_CLERKS, Backend, DemoCard, DemoClock, TextFilePrinter
+from terminal.clerks import ClerkDirectory
+from terminal.config import Mode, PrinterSpec, TerminalConfig
 from terminal.readers import CardReaders, DemoReaders
 from terminal.receipt import EntryReceiptSink, ReceiptPrinter
 
@@ -51,7 +52,7 @@ def demo_backend(
     world.provision(cards_in_background=True)
     printer = TextFilePrinter(world.receipts_dir / "receipts.txt") if with_printer else None
     sink = EntryReceiptSink(printer, {cid: name for cid, name, _pin in DEMO_CLERKS}) if printer else None
-    clerks = ClerkDirectory()
+    clerks = ClerkDirectory(iterations=20_000)  # demo PINs are printed in the README anyway
     for clerk_id, name, pin in DEMO_CLERKS:
         clerks.add(clerk_id, name, pin)
     cards = [DemoCard(d.name, d.label, world.card(d.name), (CardTorn,)) for d in DEMO_CARDS]
@@ -95,15 +96,60 @@ def kiosk_backend(args: argparse.Namespace) -> Backend:
     return backend
 
 
-def run_kiosk(argv: Sequence[str], prog: str = "kartu kiosk") -> int:
-    """Parse the app's options, build its parts, run it. Usage errors exit 64 with one line."""
-    from kiosk_ui.app import parse_args, run
+def production_backend(config: TerminalConfig) -> Backend:
+    """The enrolled terminal of ``config``: its readers (PC/SC), its printer, its clerks, its own keys and
+    data, and its background sync (which also runs right after every redemption or void)."""
+    from kartu.station import open_station
+    from terminal.clerks import load_clerks
 
+    printer = receipt_printer(config.printer) if config.printer is not None else None
+    clerks = load_clerks(config.data_dir)
+    names = {clerk.clerk_id: clerk.name for clerk in clerks.clerks()}
+    sink = EntryReceiptSink(printer, names) if printer is not None else None
+    station = open_station(config, receipts=sink, clerk_id="kiosk" if config.mode is Mode.KIOSK else "")
+    loop = station.sync_loop()
+    station.terminal.on_recorded = loop.sync_now
+    return Backend(
+        terminal=station.terminal,
+        readers=pcsc_readers(),
+        clerks=clerks,
+        printer=printer,
+        workdir=config.data_dir,
+        sync=loop,
+    )
+
+
+def run_kiosk(argv: Sequence[str], prog: str = "kartu kiosk", config_path: Path | None = None) -> int:
+    """Parse the app's options, build its parts (the enrolled terminal of ``config_path``, else the demo),
+    run it. Usage errors exit 64 with one line; a terminal that cannot start says why and exits 3."""
+    from kiosk_ui.app import parse_args, run
+    from terminal.config import load_config
+
+    config = None
+    if config_path is not None:
+        try:
+            config = load_config(config_path)
+        except ValueError as exc:  # ConfigError
+            print(f"{prog}: {exc}", file=sys.stderr)
+            return 3
+        # the config's mode and language, unless the command line says otherwise (the last one wins)
+        argv = ["--pcsc", "--mode", config.mode.value, "--lang", config.language.value, *argv]
     try:
         args = parse_args(argv)
     except SystemExit as exc:  # argparse: --help exits 0, a usage error 2 (which kartu calls 64)
         return 64 if exc.code == 2 else int(exc.code or 0)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if config is not None:
+        from kartu.station import StationError
+        from terminal.clerks import ClerkFileError
+        from terminal.truststore import TrustAnchorError
+
+        try:
+            backend = production_backend(config)
+        except (StationError, ClerkFileError, TrustAnchorError, ValueError) as exc:
+            print(f"{prog}: {exc}", file=sys.stderr)
+            return 3
+        return run(backend, args)
     try:
         backend = kiosk_backend(args)
     except ValueError as exc:  # PrinterSpecError: say it plainly, no traceback

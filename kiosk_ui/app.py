@@ -107,9 +107,13 @@ def run(backend: Backend, args: argparse.Namespace) -> int:
         panel.move(window.x() + 40, window.y() + 40)
         panel.show()
     window.start()  # type: ignore[attr-defined]
+    if backend.sync is not None and not args.first_paint_and_quit:
+        backend.sync.start()  # a round now, then by itself (interval, backoff, freshness, redemptions)
     try:
         return app.exec()
     finally:
+        if backend.sync is not None:
+            backend.sync.stop()
         window.shutdown()  # type: ignore[attr-defined]
         if panel is not None:
             panel.close()

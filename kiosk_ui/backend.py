@@ -6,8 +6,6 @@ No Qt here, no driver and no demo world: the composition root (``kartu.compose``
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import threading
 import time
@@ -17,6 +15,7 @@ from pathlib import Path
 
 from terminal.app import KhbsTerminal
 from terminal.card.connection import ApduCard
+from terminal.clerks import ClerkDirectory
 from terminal.readers import CardReaders, DemoReaders
 from terminal.receipt import (
     STATUS_UNKNOWN,
@@ -31,47 +30,9 @@ from terminal.receipt import (
     render_receipt_lines,
     render_report_lines,
 )
+from terminal.syncloop import SyncLoop
 
 log = logging.getLogger(__name__)
-
-
-# -- clerks ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Clerk:
-    clerk_id: str
-    name: str
-
-
-def _pin_hash(clerk_id: str, pin: str, salt: bytes) -> bytes:
-    return hashlib.pbkdf2_hmac("sha256", f"{clerk_id}:{pin}".encode(), salt, 50_000)
-
-
-class ClerkDirectory:
-    """A local list of clerks with salted PIN hashes (the demo's "clerk id + PIN" login)."""
-
-    def __init__(self) -> None:
-        self._clerks: dict[str, tuple[str, bytes, bytes]] = {}
-
-    def add(self, clerk_id: str, name: str, pin: str) -> None:
-        salt = hashlib.sha256(clerk_id.encode()).digest()[:16]
-        self._clerks[clerk_id] = (name, salt, _pin_hash(clerk_id, pin, salt))
-
-    def check(self, clerk_id: str, pin: str) -> Clerk | None:
-        entry = self._clerks.get(clerk_id.strip())
-        if entry is None:
-            _pin_hash(clerk_id, pin, b"0" * 16)  # same cost whether or not the id exists
-            return None
-        name, salt, digest = entry
-        return (
-            Clerk(clerk_id.strip(), name)
-            if hmac.compare_digest(_pin_hash(clerk_id, pin, salt), digest)
-            else None
-        )
-
-    def clerks(self) -> list[Clerk]:
-        return [Clerk(i, n) for i, (n, _s, _d) in self._clerks.items()]
 
 
 # -- a printer that writes receipts to a text file (demo) ----------------------------------------------
@@ -159,6 +120,8 @@ class Backend:
     #: Demo only: the clock the terminal runs on (the demo panel can move it forward).
     clock: DemoClock | None = None
     workdir: Path | None = None
+    #: The background sync of an enrolled terminal (None in the demo: its data is made locally).
+    sync: SyncLoop | None = None
 
     def card(self, key: str) -> DemoCard:
         return next(d for d in self.demo_cards if d.key == key)

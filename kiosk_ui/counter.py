@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from card_applet_spec import constants as c
 from kiosk_ui import texts
-from kiosk_ui.backend import Backend, Clerk, end_of_day_report, printer_state
+from kiosk_ui.backend import Backend, end_of_day_report, printer_state
 from kiosk_ui.i18n import QT_TRANSLATE_NOOP, Language
 from kiosk_ui.presenting import (
     Refusal,
@@ -61,6 +61,7 @@ from kiosk_ui.widgets import (
 )
 from terminal.app import NotTheCheckedCard, TerminalStatus
 from terminal.card.errors import HolderCheckBlockedError, HolderMismatchError
+from terminal.clerks import Clerk
 from terminal.entitlements import WIB, Entitlement, Status
 from terminal.failures import FailureReason
 from terminal.ledger import DayTotals, Entry, LedgerError, ReceiptState, ReconcileReport, State

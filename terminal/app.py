@@ -101,6 +101,13 @@ class KhbsTerminal:
         self.pin_resetter = pin_resetter
         self.clock = clock
         self.rng = rng
+        #: Called after something the server must hear about was recorded (a redemption, a void): the
+        #: composition root points it at the background sync's "sync now".
+        self.on_recorded: Callable[[], None] | None = None
+
+    def _recorded(self) -> None:
+        if self.on_recorded is not None:
+            self.on_recorded()
 
     @property
     def ledger(self) -> Ledger:
@@ -173,7 +180,10 @@ class KhbsTerminal:
         return self.redemption.counter
 
     def redeem(self, session: KhbsSession, program: int, amount: int, pin: str) -> Redemption:
-        return self.redemption.redeem(session, program, amount, pin)
+        try:
+            return self.redemption.redeem(session, program, amount, pin)
+        finally:  # refused or done, something was recorded (a redemption or a failure) for the server
+            self._recorded()
 
     def pin_status(self, session: KhbsSession) -> PinStatus:
         session.select()
@@ -223,7 +233,10 @@ class KhbsTerminal:
 
     def void_slip(self, entry_id: str, reason: str) -> tuple[str, bool, str | None]:
         """As :meth:`void`, returning (void id, slip printed, printer error)."""
-        return self.redemption.void(entry_id, reason)
+        try:
+            return self.redemption.void(entry_id, reason)
+        finally:
+            self._recorded()
 
     def recent(self, limit: int = 50) -> list[Entry]:
         return self.ledger.entries(limit)

@@ -171,8 +171,23 @@ def test_enrol_redeem_sync_revoke(
     code, out = kartu(capsys, *enrol, "--fingerprint", root["fingerprint"], "--force")
     assert code == 1 and "enrolment_code_invalid" in out  # the code was single use
 
-    # the card in the reader: a check tap, then a redemption, on this terminal's own data and keys
+    # the counter's clerks, then the app itself starts on this terminal's parts (PC/SC, its keys, its data)
     as_terminal = ["--config", str(config)]
+    code, out = kartu(capsys, *as_terminal, "clerk", "add", "rina", "Rina Marlina", "--pin", "1357")
+    assert code == 0, out
+    code, out = kartu(capsys, *as_terminal, "clerk", "list")
+    assert code == 0 and "rina\tRina Marlina" in out
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    shown = subprocess.run(
+        [str(ROOT / ".venv/bin/kartu"), *as_terminal, "kiosk", "--first-paint-and-quit"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0 and "FIRST_PAINT" in shown.stdout, shown.stderr[-3000:]
+
+    # the card in the reader: a check tap, then a redemption, on this terminal's own data and keys
     vpcd_slot.insert(ReferenceCard(FileStore(card_file)))
     code, out = kartu(capsys, *as_terminal, "read", "--reader", VPCD_READER, "--json")
     assert code == 0 and json.loads(out)["verdict"] == "valid", out

@@ -108,7 +108,7 @@ def test_masking_and_ages() -> None:
 
 
 def test_clerk_directory() -> None:
-    from kiosk_ui.backend import ClerkDirectory
+    from terminal.clerks import ClerkDirectory
 
     clerks = ClerkDirectory()
     clerks.add("rina", "Rina", "1234")
