@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--json", action="store_true")
 
     sub.add_parser("readers", help="list PC/SC readers")
+    sub.add_parser("doctor", help="check this enrolled terminal (with --config): what is wrong, what to do")
     clerk = sub.add_parser("clerk", help="the clerks who may log in at this counter (with --config)")
     clerk.add_argument("action", choices=("add", "remove", "list"))
     clerk.add_argument("clerk_id", nargs="?", help="e.g. rina")
@@ -673,6 +674,15 @@ def cmd_clerk(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from kartu.doctor import report, run_checks
+    from terminal.config import DEFAULT_CONFIG_PATH
+
+    text, code = report(run_checks(_config_path(args) or DEFAULT_CONFIG_PATH))
+    print(text)
+    return code
+
+
 def cmd_enrol(args: argparse.Namespace) -> int:
     from kartu.enrol import cmd_enrol as enrol
 
@@ -682,6 +692,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
 COMMANDS = {
     "enrol": cmd_enrol,
     "clerk": cmd_clerk,
+    "doctor": cmd_doctor,
     "demo": cmd_demo,
     "kiosk": cmd_kiosk,
     "read": cmd_read,

@@ -125,6 +125,10 @@ def run_kiosk(argv: Sequence[str], prog: str = "kartu kiosk", config_path: Path 
     from kiosk_ui.app import parse_args, run
     from terminal.config import load_config
 
+    try:
+        args = parse_args(argv)  # --help and usage errors first: they need no config
+    except SystemExit as exc:  # argparse: --help exits 0, a usage error 2 (which kartu calls 64)
+        return 64 if exc.code == 2 else int(exc.code or 0)
     config = None
     if config_path is not None:
         try:
@@ -132,12 +136,11 @@ def run_kiosk(argv: Sequence[str], prog: str = "kartu kiosk", config_path: Path 
         except ValueError as exc:  # ConfigError
             print(f"{prog}: {exc}", file=sys.stderr)
             return 3
+        if args.demo:
+            print(f"{prog}: --demo is the demo world; an enrolled terminal uses its readers", file=sys.stderr)
+            return 64
         # the config's mode and language, unless the command line says otherwise (the last one wins)
-        argv = ["--pcsc", "--mode", config.mode.value, "--lang", config.language.value, *argv]
-    try:
-        args = parse_args(argv)
-    except SystemExit as exc:  # argparse: --help exits 0, a usage error 2 (which kartu calls 64)
-        return 64 if exc.code == 2 else int(exc.code or 0)
+        args = parse_args(["--pcsc", "--mode", config.mode.value, "--lang", config.language.value, *argv])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if config is not None:
         from kartu.station import StationError

@@ -37,9 +37,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # socat: a pty pair stands in for a serial receipt printer.
 # libgl1 ... libdbus-1-3: what PySide6 (Qt offscreen platform) links against (found with ldd).
 # ca-certificates: pip over https.
+# cage: the Wayland kiosk compositor the kiosk's systemd unit runs (its unit is verified by the tests).
 packages=(
     pcscd vsmartcard-vpcd libpcsclite-dev gcc libc6-dev socat ca-certificates
-    libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
+    libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 cage
 )
 if [[ "$with_x11" == 1 ]]; then
     packages+=(xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0)

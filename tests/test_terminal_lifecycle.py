@@ -171,6 +171,21 @@ def test_enrol_redeem_sync_revoke(
     code, out = kartu(capsys, *enrol, "--fingerprint", root["fingerprint"], "--force")
     assert code == 1 and "enrolment_code_invalid" in out  # the code was single use
 
+    # kartu doctor: healthy (the printer is only a warning), then each broken part named with its exit code
+    code, out = kartu(capsys, "--config", str(config), "doctor")
+    assert code == 0 and "GAGAL" not in out and "no receipt printer configured" in out, out
+    installed = tmp_path / "etc" / "trust-anchor.pem"
+    installed.chmod(0o666)
+    code, out = kartu(capsys, "--config", str(config), "doctor")
+    assert code == 12 and "can be rewritten by others" in out and "chmod 444" in out, out
+    installed.chmod(0o444)
+    (data / "server-token").chmod(0o644)
+    code, out = kartu(capsys, "--config", str(config), "doctor")
+    assert code == 11 and "readable by others" in out, out
+    (data / "server-token").chmod(0o600)
+    code, out = kartu(capsys, "--config", str(tmp_path / "nowhere.toml"), "doctor")
+    assert code == 10 and "kartu enrol" in out, out
+
     # the counter's clerks, then the app itself starts on this terminal's parts (PC/SC, its keys, its data)
     as_terminal = ["--config", str(config)]
     code, out = kartu(capsys, *as_terminal, "clerk", "add", "rina", "Rina Marlina", "--pin", "1357")
