@@ -95,15 +95,7 @@ def open_cose_sign1(raw: bytes, typ: str, public_key: ec.EllipticCurvePublicKey,
     Raises :class:`SignedDataError` for anything else: not CBOR, wrong structure, other algorithm, other
     ``typ``, a ``kid`` that is not ``public_key``'s, or a signature that does not verify.
     """
-    if not isinstance(raw, bytes | bytearray | memoryview):
-        raise SignedDataError("signed data must be bytes")
-    if len(raw) > max_len:
-        raise SignedDataError(f"signed data is {len(raw)} bytes, over {max_len}")
-    outer = loads_cbor(bytes(raw), "envelope")
-    if not isinstance(outer, cbor2.CBORTag) or outer.tag != c.COSE_SIGN1_TAG:
-        raise SignedDataError("not a tagged COSE_Sign1")
-    protected, unprotected, payload, signature = expect_array(outer.value, "COSE_Sign1", length=4)
-    protected = expect_bytes(protected, "protected header")
+    protected, unprotected, payload, signature = _cose_sign1_parts(raw, max_len)
     expect_map(unprotected, "unprotected header (must be empty)", ())
     payload = expect_bytes(payload, "payload")
     signature = expect_bytes(signature, "signature", length=64)
@@ -125,8 +117,8 @@ def open_cose_sign1(raw: bytes, typ: str, public_key: ec.EllipticCurvePublicKey,
     return payload
 
 
-def cose_sign1_kid(raw: bytes, *, max_len: int) -> bytes:
-    """The ``kid`` a COSE_Sign1 claims to be signed by (NOT verified: only to pick the key to verify with)."""
+def _cose_sign1_parts(raw: bytes, max_len: int) -> list[Any]:
+    """The four parts of a tagged COSE_Sign1 of at most ``max_len`` bytes, the protected header as bytes."""
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise SignedDataError("signed data must be bytes")
     if len(raw) > max_len:
@@ -134,7 +126,14 @@ def cose_sign1_kid(raw: bytes, *, max_len: int) -> bytes:
     outer = loads_cbor(bytes(raw), "envelope")
     if not isinstance(outer, cbor2.CBORTag) or outer.tag != c.COSE_SIGN1_TAG:
         raise SignedDataError("not a tagged COSE_Sign1")
-    protected = expect_bytes(expect_array(outer.value, "COSE_Sign1", length=4)[0], "protected header")
+    parts = list(expect_array(outer.value, "COSE_Sign1", length=4))
+    parts[0] = expect_bytes(parts[0], "protected header")
+    return parts
+
+
+def cose_sign1_kid(raw: bytes, *, max_len: int) -> bytes:
+    """The ``kid`` a COSE_Sign1 claims to be signed by (NOT verified: only to pick the key to verify with)."""
+    protected = _cose_sign1_parts(raw, max_len)[0]
     header = loads_cbor(protected, "protected header")
     if not isinstance(header, Mapping):
         raise SignedDataError("protected header: expected a map")
