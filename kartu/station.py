@@ -29,6 +29,7 @@ from terminal.pending import PendingUpdates
 from terminal.receipt_qr import QrPayloadError, ReceiptCert, ReceiptSigner
 from terminal.redeem import Counter, ReceiptSink, RedemptionService
 from terminal.revocation import FreshnessPolicy, RevocationCache
+from terminal.schema import migrate
 from terminal.sync import SyncClient, Syncer, SyncStateStore
 from terminal.syncloop import SyncLoop
 from terminal.truststore import TrustAnchor, TrustStore
@@ -126,6 +127,7 @@ def open_station(
             raise StationError("the PIN-reset certificate is not for this terminal's key")
         resetter = PinResetter(cert, secrets.key)
     engine = make_engine(config.data_dir / DB_FILE)
+    migrate(engine)  # the schema this release expects, from whatever release wrote the file
     trust = TrustStore(engine, anchor)
     revocation = RevocationCache(engine, trust)
     sync_state = SyncStateStore(engine)

@@ -32,6 +32,7 @@ from terminal.receipt import PrinterError, ReceiptPrinter, receipt_from_entry, r
 from terminal.receipt_qr import ReceiptCert, ReceiptSigner
 from terminal.redeem import Counter, PrintFailed, ReceiptSink, RedemptionService
 from terminal.revocation import FreshnessPolicy, RevocationCache
+from terminal.schema import migrate
 from terminal.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
 from terminal.sync import SyncStateStore
 from terminal.trust import (
@@ -319,6 +320,7 @@ class DemoWorld:
         for d in (self.data_dir, self.cards_dir, self.receipts_dir):
             d.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(self.data_dir / "terminal.db")
+        migrate(self.engine)
         # the root of trust is installed next to the database, never read from it
         anchor_path = self.data_dir / ANCHOR_FILE_NAME
         if not anchor_path.exists():

@@ -111,10 +111,10 @@ class StatusKeySource(Protocol):
 _SNAPSHOT = "snapshot"
 _DELTA = "delta"
 
-_metadata = MetaData()
+metadata = MetaData()
 _state_table = Table(
     "revocation_state",
-    _metadata,
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("list_id", String, nullable=False),
     Column("seq", Integer, nullable=False),
@@ -125,7 +125,7 @@ _state_table = Table(
 )
 _data_table = Table(
     "revocation_data",
-    _metadata,
+    metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),  # snapshot seq or delta to_seq
     Column("kind", String, nullable=False),
     Column("raw", LargeBinary, nullable=False),
@@ -165,7 +165,7 @@ class RevocationCache:
         self._engine = engine
         self._keys = keys
         _drop_legacy_tables(engine)
-        _metadata.create_all(engine)
+        metadata.create_all(engine)
         self._state: _State | None = None
         self._loaded = False
 

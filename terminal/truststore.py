@@ -225,10 +225,10 @@ def load_trust_list_file(path: Path | str, anchor: TrustAnchor, rotations: Seque
 
 # --- The terminal's store ------------------------------------------------------------------------
 
-_metadata = MetaData()
+metadata = MetaData()
 _trust_table = Table(
     "trust_list",
-    _metadata,
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("raw", LargeBinary, nullable=False),
@@ -237,7 +237,7 @@ _trust_table = Table(
 )
 _chain_table = Table(
     "trust_root_chain",
-    _metadata,
+    metadata,
     Column("position", Integer, primary_key=True, autoincrement=False),
     Column("raw", LargeBinary, nullable=False),
 )
@@ -281,7 +281,7 @@ class TrustStore:
         self._engine = engine
         self.anchor = anchor
         drop_legacy_table(engine, "trust_list", "root_point")
-        _metadata.create_all(engine)
+        metadata.create_all(engine)
         self._cached: tuple[tuple[int, float, int], StoredTrustList] | None = None
 
     # --- reading ---------------------------------------------------------------------------------
