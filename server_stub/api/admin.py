@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from server_stub.api.deps import StaffCtx
 from server_stub.api.schemas import (
@@ -127,7 +127,8 @@ def list_terminals(ctx: StaffCtx) -> TerminalsOut:
 
 
 @router.post("/enrolment-codes", response_model=EnrolmentCodeCreatedOut, status_code=201)
-def issue_enrolment_code(ctx: StaffCtx, body: EnrolmentCodeIn) -> EnrolmentCodeCreatedOut:
+def issue_enrolment_code(ctx: StaffCtx, body: EnrolmentCodeIn, response: Response) -> EnrolmentCodeCreatedOut:
+    response.headers["Cache-Control"] = "no-store"  # the one-time code is in this answer
     issued = enrolment_codes.issue_code(
         ctx,
         terminal_id=body.terminal_id,

@@ -3,7 +3,7 @@ credential."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from server_stub.api.deps import PublicCtx
 from server_stub.api.schemas import CodeEnrolIn, CodeEnrolmentOut, ErrorOut, TerminalOut, b64
@@ -20,7 +20,8 @@ router = APIRouter(
 
 
 @router.post("/v1/enrol", response_model=CodeEnrolmentOut, status_code=201)
-def enrol(ctx: PublicCtx, request: Request, body: CodeEnrolIn) -> CodeEnrolmentOut:
+def enrol(ctx: PublicCtx, request: Request, response: Response, body: CodeEnrolIn) -> CodeEnrolmentOut:
+    response.headers["Cache-Control"] = "no-store"  # the answer holds the terminal's token
     e = access.enrol_with_code(
         ctx,
         code=body.code,

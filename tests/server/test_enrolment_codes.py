@@ -123,7 +123,9 @@ def test_normalise_code(typed: str, canonical: str | None) -> None:
 
 def test_issue_enrol_and_sync(world: World) -> None:
     client = world.client
-    issued = ok(issue(client, pin_reset=True, valid_hours=24), 201)
+    created = issue(client, pin_reset=True, valid_hours=24)
+    assert created.headers["cache-control"] == "no-store"  # a one-time code is never cached
+    issued = ok(created, 201)
     assert CODE_FORMAT.match(issued["code"])
     assert issued["terminal_id"] == "T6271009"
     assert issued["expires_at"] == T0 + 24 * 3600
@@ -131,7 +133,9 @@ def test_issue_enrol_and_sync(world: World) -> None:
     assert listed["state"] == "live" and listed["created_by"] == "admin:admin" and listed["used_at"] is None
 
     world.clock.advance(60)
-    answer = ok(enrol(client, issued["code"]), 201)
+    enrolled = enrol(client, issued["code"])
+    assert enrolled.headers["cache-control"] == "no-store"  # nor the terminal's token
+    answer = ok(enrolled, 201)
     assert answer["terminal"]["terminal_id"] == "T6271009"
     assert answer["terminal"]["site"] == "Kantor Desa Pahandut"
     assert answer["terminal"]["region"] == 6271
