@@ -28,6 +28,7 @@ from card_applet_spec.reference_card import FileStore, ReferenceCard
 from kartu.cli import main
 from terminal.config import load_config
 from tests.conftest import VPCD_READER
+from tests.server.conftest import PG_URL, drop_pg_schema, reset_pg_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "e2e-admin-token-0123456789"
@@ -36,35 +37,57 @@ NIK = "6271014708900002"
 PIN = "246813"
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = tmp_path / "server"
-    env = {**os.environ, "KHBS_ADMIN_TOKEN": ADMIN_TOKEN}
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/kartu"), "server", "--port", str(port), "--data-dir", str(data)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
+class Server:
+    """``kartu server`` as its own process, stopped and started again on the same port and database."""
+
+    def __init__(self, data: Path, database_url: str) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.data, self.database_url = data, database_url
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        argv = ["server", "--port", str(self.port), "--data-dir", str(self.data)]
+        argv += ["--database-url", self.database_url] if self.database_url else []
+        env = {**os.environ, "KHBS_ADMIN_TOKEN": ADMIN_TOKEN}
+        self.proc = subprocess.Popen(
+            [str(ROOT / ".venv/bin/kartu"), *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
             except httpx.HTTPError:
-                assert proc.poll() is None, proc.communicate()[0].decode()[-3000:]
+                assert self.proc.poll() is None, self.proc.communicate()[0].decode()[-3000:]
                 assert time.monotonic() < deadline, "kartu server did not answer in 60 s"
                 time.sleep(0.2)
-        yield url, data
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            out = self.proc.communicate(timeout=30)[0].decode()
+            self.proc = None
+            assert "Traceback" not in out, out[-3000:]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    url = ""
+    if request.param == "postgresql":
+        schema = f"khbs_lifecycle_{os.getpid()}"
+        reset_pg_schema(schema).dispose()
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    running = Server(tmp_path / "server", url)
+    running.start()
+    try:
+        yield running
     finally:
-        proc.terminate()
-        out = proc.communicate(timeout=30)[0].decode()
-        assert "Traceback" not in out, out[-3000:]
+        running.stop()
+        if url:
+            drop_pg_schema(schema)
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:
@@ -81,9 +104,9 @@ def kartu(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 @pytest.mark.pcsc
 def test_enrol_redeem_sync_revoke(
-    server: tuple[str, Path], tmp_path: Path, vpcd_slot: Any, capsys: pytest.CaptureFixture[str]
+    server: Server, tmp_path: Path, vpcd_slot: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url, server_data = server
+    url = server.url
     http = httpx.Client(base_url=url, headers=ADMIN, timeout=30)
     # the registry: a household and a citizen (eligible for cash aid by the programme rules)
     ok(
@@ -114,7 +137,8 @@ def test_enrol_redeem_sync_revoke(
             "--pin",
             PIN,
             "--server-data-dir",
-            str(server_data),
+            str(server.data),
+            *(["--database-url", server.database_url] if server.database_url else []),
         )
     finally:
         del os.environ["KHBS_ADMIN_TOKEN"]
@@ -233,6 +257,39 @@ def test_enrol_redeem_sync_revoke(
     assert (
         blt["remaining"]
         == next(e for e in before["entitlements"] if e["program"] == 1)["remaining"] - 100_000
+    )
+
+    # the server is down for a while: the terminal serves on, keeps what it owes, and hands it over later
+    server.stop()
+    code, out = kartu(
+        capsys,
+        *as_terminal,
+        "redeem",
+        "--reader",
+        VPCD_READER,
+        "--program",
+        "1",
+        "--amount",
+        "50000",
+        "--pin",
+        PIN,
+        "--clerk",
+        "rina",
+        "--json",
+    )
+    assert code == 0, out
+    code, out = kartu(capsys, *as_terminal, "sync")
+    assert code == 3 and "unreachable" in out, out
+    code, out = kartu(capsys, *as_terminal, "ledger", "--json")
+    assert [r["uploaded"] for r in json.loads(out)["rows"]] == [False, True]
+    server.start()
+    code, out = kartu(capsys, *as_terminal, "sync")
+    assert code == 0 and "ok     redemptions" in out, out
+    code, out = kartu(capsys, *as_terminal, "ledger", "--json")
+    assert [r["uploaded"] for r in json.loads(out)["rows"]] == [True, True]
+    later = ok(http.get(f"/v1/admin/cards/{serial}"))
+    assert (
+        next(e for e in later["entitlements"] if e["program"] == 1)["remaining"] == blt["remaining"] - 50_000
     )
 
     # the card is reported stolen: the revocation reaches the terminal at its next sync
