@@ -106,7 +106,9 @@ def test_unplugged_mid_print_keeps_the_receipt_pending(
     svc = _service(printer)
     emu.unplug_after(400)
     done = svc.redeem(connect(card), c.Program.BLT, 100_000, PIN)
-    assert done.receipt_error == "unplugged"
+    # a cable pulled while bytes are still in the kernel's buffer is seen as the write failing
+    # (unplugged) or, when the last byte got out first, as a printer that no longer answers (offline)
+    assert not done.receipt_printed and done.receipt_error in ("unplugged", "offline")
     (pending,) = svc.ledger.receipts_pending()
     with SerialPrinterEmulator(tmp_path) as replugged:  # the same port comes back
         ok, _ = svc.print_receipt(pending, copy=True)
