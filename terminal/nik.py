@@ -30,6 +30,7 @@ class Nik:
     birth_date: dt.date
     female: bool
     serial: int
+    century_ambiguous: bool = False  # both 19yy and 20yy are possible birth years (see parse_nik)
 
     @property
     def masked(self) -> str:
@@ -40,8 +41,14 @@ class Nik:
         return REGIONS[self.region]
 
 
-def parse_nik(raw: str, *, today: dt.date | None = None) -> Nik:
-    """Validate a NIK (spaces and dots are ignored) and return its parts."""
+def parse_nik(raw: str, *, today: dt.date | None = None, birth_date: dt.date | None = None) -> Nik:
+    """Validate a NIK (spaces and dots are ignored) and return its parts.
+
+    The NIK has a two-digit birth year. The century is the one that puts the birth date in the past, at
+    most :data:`MAX_AGE_YEARS` ago; when both do (01-01-25 in 2026: a baby or a 101-year-old) the
+    NIK alone cannot tell: ``birth_date`` from the register (family card, civil registry) decides, and
+    without it the later date is taken and ``century_ambiguous`` says so.
+    """
     value = raw.replace(" ", "").replace(".", "")
     if not value.isascii() or not value.isdigit():
         raise NikError("not_digits", "NIK must contain digits only")
@@ -64,17 +71,32 @@ def parse_nik(raw: str, *, today: dt.date | None = None) -> Nik:
     if not 1 <= day <= 31:
         raise NikError("birth_day", f"birth day {value[6:8]} is impossible (women: day + 40)")
     today = today or dt.date.today()
-    century = 2000 if 2000 + yy <= today.year else 1900
-    try:
-        birth = dt.date(century + yy, month, day)
-    except ValueError:
-        raise NikError("birth_date", f"birth date {day:02d}-{month:02d}-{yy:02d} does not exist") from None
-    if birth > today:
-        raise NikError("birth_date", "birth date lies in the future")
+    birth, ambiguous = _birth_date(day, month, yy, today, birth_date)
     serial = int(value[12:])
     if serial == 0:
         raise NikError("serial", "serial number 0000 is not issued")
-    return Nik(value, region, district, birth, female, serial)
+    return Nik(value, region, district, birth, female, serial, ambiguous)
+
+
+MAX_AGE_YEARS = 120
+
+
+def _birth_date(day: int, month: int, yy: int, today: dt.date, given: dt.date | None) -> tuple[dt.date, bool]:
+    candidates = []
+    for century in (2000, 1900):
+        try:
+            date = dt.date(century + yy, month, day)
+        except ValueError:  # 29 February of a year that has none
+            continue
+        if date <= today and today.year - date.year <= MAX_AGE_YEARS:
+            candidates.append(date)
+    if given is not None:
+        if given not in candidates:
+            raise NikError("birth_date_mismatch", "the birth date in the NIK is not the one registered")
+        return given, False
+    if not candidates:  # no century makes it a real date (the age bound cannot exclude both)
+        raise NikError("birth_date", f"birth date {day:02d}-{month:02d}-{yy:02d} does not exist")
+    return candidates[0], len(candidates) > 1
 
 
 def is_valid_nik(raw: str) -> bool:
