@@ -49,3 +49,11 @@ class EnrolmentCodeInvalid(Unauthorized):
 
 class Forbidden(DomainError):
     code = "forbidden"
+
+
+class OutOfScope(Forbidden):
+    """A terminal asked for something outside its scope (another region's pending updates, ...). The
+    refused attempt stays in the audit log."""
+
+    code = "out_of_scope"
+    keep_writes = True

@@ -80,9 +80,7 @@ def get_pending(
         serial_list = sorted({serial_hex(s) for s in serials.split(",") if s.strip()})
         if len(serial_list) > 500:
             raise Invalid("at most 500 serials")
-    grants, commands = publications.pending(
-        ctx, serials=serial_list, region=region if region is not None else ctx.actor.region
-    )
+    grants, commands = publications.pending(ctx, serials=serial_list, region=region)
     return PendingOut(
         grants=[
             PendingGrantOut(

@@ -13,7 +13,7 @@ from card_applet_spec.constants import REGIONS
 from card_applet_spec.credential import mask_nik
 from server_stub.errors import Forbidden, Invalid, NotFound
 from server_stub.models import Card, CatalogueItem, Citizen, Interest, ProgramRow
-from server_stub.repositories import counters
+from server_stub.repositories import counters, scope
 from server_stub.services import audit
 from server_stub.services.context import AGENCY_ADMIN, AUDITOR, Ctx
 from server_stub.services.ingest import Outcome
@@ -132,7 +132,13 @@ class ItemResult:
     reason: str | None = None
 
 
+#: Reject reason of an interest for a card the terminal has not seen (terminal scope).
+REFUSED_NOT_SEEN = "card_not_seen"
+
+
 def register_interests(ctx: Ctx, batch: Sequence[InterestIn]) -> list[ItemResult]:
+    """Store a kiosk's interests, once each. Terminal scope: only for cards the terminal has seen
+    (:func:`scope.cards_seen`: a card of its region, or one that signed a record at it)."""
     ctx.actor.require_terminal()
     ids = [i.interest_id for i in batch]
     existing = set(ctx.session.scalars(select(Interest.interest_id).where(Interest.interest_id.in_(ids))))
@@ -142,7 +148,11 @@ def register_interests(ctx: Ctx, batch: Sequence[InterestIn]) -> list[ItemResult
     holders = dict(
         ctx.session.execute(select(Card.serial, Card.citizen_id).where(Card.serial.in_(serials))).all()
     )
+    in_scope = scope.cards_seen(
+        ctx.session, terminal_id=ctx.actor.name, region=ctx.actor.region, serials=holders.keys()
+    )
     results, seen = [], set()
+    refused: list[str] = []
     for i in batch:
         if i.interest_id in existing or i.interest_id in seen:
             results.append(ItemResult(i.interest_id, "duplicate"))
@@ -150,6 +160,9 @@ def register_interests(ctx: Ctx, batch: Sequence[InterestIn]) -> list[ItemResult
             results.append(ItemResult(i.interest_id, "rejected", "unknown_item"))
         elif i.card_serial not in holders:
             results.append(ItemResult(i.interest_id, "rejected", "unknown_card"))
+        elif i.card_serial not in in_scope:
+            refused.append(i.interest_id)
+            results.append(ItemResult(i.interest_id, "rejected", REFUSED_NOT_SEEN))
         else:
             seen.add(i.interest_id)
             ctx.session.add(
@@ -165,6 +178,14 @@ def register_interests(ctx: Ctx, batch: Sequence[InterestIn]) -> list[ItemResult
                 )
             )
             results.append(ItemResult(i.interest_id, "stored"))
+    if refused:
+        audit.record(
+            ctx,
+            "sync.interests_refused",
+            f"terminal:{ctx.actor.name}",
+            interests=refused[:100],
+            count=len(refused),
+        )
     ctx.session.flush()
     return results
 

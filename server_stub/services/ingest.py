@@ -7,9 +7,11 @@ One batch, one transaction:
    check the envelope fields against the record;
 2. lock the cards of the batch (PostgreSQL: transaction advisory locks in serial order; SQLite: the
    ``BEGIN IMMEDIATE`` write lock), so concurrent uploads of the same or conflicting records serialise;
-3. skip records already stored (``duplicate``: no need to verify them again);
+3. terminal scope: a record must name the uploading terminal (``foreign_terminal`` otherwise);
 4. verify the card signature over ``DOMAIN_TX || record`` with the card key from the card's credential
-   (parsed keys cached per process);
+   (parsed keys cached per process), of every record, stored already or not: a re-upload is
+   ``duplicate`` only when it is the stored upload (same signature, not voided where the stored one is
+   not), else ``differs_from_stored``; it never changes what is stored;
 5. look for double spending against the card's other records: the same counter with other content
    (``counter_conflict``), counters that run against time (``counter_regression``), the card in two
    regencies within the window (``two_places``);
@@ -62,7 +64,9 @@ from sqlalchemy.orm import QueryableAttribute
 
 from card_applet_spec import constants as c
 from card_applet_spec.records import FORMAT_VERSION, RecordError, TxRecord
-from server_stub.models import Base, Card, FailureEvent, Flag, Redemption, Terminal, Void
+from server_stub.models import Base, Card, FailureEvent, Flag, Redemption, Void
+from server_stub.repositories import scope
+from server_stub.services import audit
 from server_stub.services import cards as cards_service
 from server_stub.services.context import Ctx
 from server_stub.services.registry import WIB
@@ -77,6 +81,14 @@ FLAG_COUNTER_CONFLICT = "counter_conflict"
 FLAG_COUNTER_REGRESSION = "counter_regression"
 FLAG_TWO_PLACES = "two_places"
 FLAG_UNKNOWN_TERMINAL = "unknown_terminal"
+#: Terminal scope: a record that names another terminal than the one uploading it.
+REJECT_FOREIGN_TERMINAL = "foreign_terminal"
+#: A re-upload (or a second copy in the batch) that is not the upload stored: another signature over
+#: the same record, or ``voided`` where the stored record is not (voids go through ``/v1/sync/voids``).
+REJECT_DIFFERS_FROM_STORED = "differs_from_stored"
+_SCOPE_REJECTS = frozenset({REJECT_FOREIGN_TERMINAL, REJECT_DIFFERS_FROM_STORED})
+#: Terminal scope: a void of a record another terminal made.
+REJECT_NOT_OWN_RECORD = "not_own_record"
 CLONE_FLAGS = frozenset({FLAG_COUNTER_CONFLICT, FLAG_COUNTER_REGRESSION})
 
 _ECDSA = ec.ECDSA(hashes.SHA256())
@@ -302,51 +314,47 @@ def _columns(rows: list[dict[str, object]]) -> dict[str, list[Any]]:
 class _Lookup(NamedTuple):
     """What the database says about a batch's candidates."""
 
-    existing: dict[str, bool]  # record id -> voided, of the records already stored
+    existing: dict[str, tuple[bool, bytes]]  # record id -> (voided, signature), of the stored records
     cards: dict[str, tuple[bytes | None, int, str]]  # serial -> (card key point, region, state)
-    terminal_region: dict[str, int]
 
 
 _PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(%b::bigint[]) AS k ORDER BY 1) s"
-_PG_EXISTING_SQL = "SELECT record_id, voided FROM redemptions WHERE record_id = ANY(%b::text[])"
+_PG_EXISTING_SQL = "SELECT record_id, voided, signature FROM redemptions WHERE record_id = ANY(%b::text[])"
 _PG_CARDS_SQL = "SELECT serial, card_key, region, state FROM cards WHERE serial = ANY(%b::text[])"
-_PG_TERMINALS_SQL = "SELECT id, region FROM terminals WHERE id = ANY(%b::text[])"
 
 
 def _lookup_pg(ctx: Ctx, candidates: list[_Candidate]) -> _Lookup:
     """PostgreSQL: lock the batch's cards (advisory transaction locks in key order, so concurrent
-    batches cannot deadlock), then the stored ids, the cards and the terminals (of every candidate:
-    a superset of what the fresh ones need), each one statement with a binary array parameter."""
+    batches cannot deadlock), then the stored ids and the cards (of every candidate: stored or not,
+    each is verified), each one statement with a binary array parameter."""
     if not candidates:
-        return _Lookup({}, {}, {})
+        return _Lookup({}, {})
     serials = sorted({cand.item.card_serial for cand in candidates})
-    terminal_ids = sorted({cand.item.terminal_id for cand in candidates})
     with _pg_connection(ctx).cursor(binary=True) as cursor:
         cursor.execute(
             _PG_LOCK_SQL, [sorted(int.from_bytes(bytes.fromhex(s), "big", signed=True) for s in serials)]
         )
         cursor.execute(_PG_EXISTING_SQL, [[cand.item.record_id for cand in candidates]])
-        existing: dict[str, bool] = dict(cursor.fetchall())
+        existing = {rid: (voided, signature) for rid, voided, signature in cursor.fetchall()}
         cursor.execute(_PG_CARDS_SQL, [serials])
         card_rows = {serial: (point, region, state) for serial, point, region, state in cursor.fetchall()}
-        cursor.execute(_PG_TERMINALS_SQL, [terminal_ids])
-        terminal_region: dict[str, int] = dict(cursor.fetchall())
-    return _Lookup(existing, card_rows, terminal_region)
+    return _Lookup(existing, card_rows)
 
 
 def _lookup_sqlite(ctx: Ctx, candidates: list[_Candidate]) -> _Lookup:
     """SQLite (``BEGIN IMMEDIATE`` already holds the database's write lock): the same lookups."""
     session = ctx.session
-    existing: dict[str, bool] = {}
+    existing: dict[str, tuple[bool, bytes]] = {}
     ids = [cand.item.record_id for cand in candidates]
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        existing.update(
-            session.execute(
-                select(Redemption.record_id, Redemption.voided).where(Redemption.record_id.in_(chunk))
-            ).all()
-        )
-    serials = sorted({cand.item.card_serial for cand in candidates if cand.item.record_id not in existing})
+        for rid, voided, signature in session.execute(
+            select(Redemption.record_id, Redemption.voided, Redemption.signature).where(
+                Redemption.record_id.in_(chunk)
+            )
+        ):
+            existing[rid] = (voided, signature)
+    serials = sorted({cand.item.card_serial for cand in candidates})
     card_rows: dict[str, tuple[bytes | None, int, str]] = {}
     for start in range(0, len(serials), 5000):
         for serial, point, region, state in session.execute(
@@ -355,11 +363,7 @@ def _lookup_sqlite(ctx: Ctx, candidates: list[_Candidate]) -> _Lookup:
             )
         ):
             card_rows[serial] = (point, region, state)
-    terminal_ids = {cand.item.terminal_id for cand in candidates if cand.item.record_id not in existing}
-    terminal_region = dict(
-        session.execute(select(Terminal.id, Terminal.region).where(Terminal.id.in_(terminal_ids))).all()
-    )
-    return _Lookup(existing, card_rows, terminal_region)
+    return _Lookup(existing, card_rows)
 
 
 #: The record layout of the spec (``TxRecord``) and what its ``decode`` accepts: format version 1,
@@ -392,11 +396,18 @@ def _decode(record: bytes) -> tuple[Any, ...]:
     )
 
 
-def _parse(batch: Sequence[RecordIn], results: list[RecordResult | None]) -> list[_Candidate]:
-    """Step 1: decode every record, recompute its id, check the envelope; the first copy of each id in
-    the batch is a candidate, the rest get their result here."""
+def _parse(
+    batch: Sequence[RecordIn], results: list[RecordResult | None], own: str
+) -> tuple[list[_Candidate], dict[int, int]]:
+    """Step 1: decode every record, recompute its id, check the envelope and that the record names the
+    uploading terminal ``own`` (terminal scope: a terminal uploads the records it made, no other's).
+    The first copy of each id in the batch is a candidate; a later copy that is the same upload
+    (signature, ``voided``) shares its result (returned: copy's index -> first copy's index), one that
+    is not is refused here."""
     candidates: list[_Candidate] = []
-    first: set[str] = set()
+    first: dict[str, RecordIn] = {}
+    first_index: dict[str, int] = {}
+    copies: dict[int, int] = {}
     size, sha256 = TxRecord.SIZE, hashlib.sha256
     for i, item in enumerate(batch):
         record = item.record
@@ -413,12 +424,19 @@ def _parse(batch: Sequence[RecordIn], results: list[RecordResult | None]) -> lis
             results[i] = RecordResult(item.record_id, "rejected", "record_id_mismatch")
         elif serial.hex() != item.card_serial or tid != item.terminal_id.encode("ascii", "replace"):
             results[i] = RecordResult(item.record_id, "rejected", "field_mismatch")
+        elif item.terminal_id != own:
+            results[i] = RecordResult(rid, "rejected", REJECT_FOREIGN_TERMINAL)
         elif rid in first:
-            results[i] = RecordResult(rid, "duplicate")
+            earlier = first[rid]
+            if earlier.signature != item.signature or earlier.voided != item.voided:
+                results[i] = RecordResult(rid, "rejected", REJECT_DIFFERS_FROM_STORED)
+            else:
+                copies[i] = first_index[rid]
         else:
-            first.add(rid)
+            first[rid] = item
+            first_index[rid] = i
             candidates.append(_Candidate(i, item, counter, when, tx_type, program, seq, amount, after))
-    return candidates
+    return candidates, copies
 
 
 def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult]:
@@ -427,51 +445,61 @@ def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult
     pg = _is_pg(ctx)
     results: list[RecordResult | None] = [None] * len(batch)
 
-    # 1. parse and check the envelope
-    candidates = _parse(batch, results)
+    # 1. parse and check the envelope (and that the records are the uploading terminal's own)
+    candidates, copies = _parse(batch, results, ctx.actor.name)
 
-    # 2. lock the cards; already stored? card keys and regions
-    existing, card_rows, terminal_region = (_lookup_pg if pg else _lookup_sqlite)(ctx, candidates)
-    void_later: list[RecordIn] = []
-    fresh: list[_Candidate] = []
-    for cand in candidates:
-        rid = cand.item.record_id
-        if rid not in existing:
-            fresh.append(cand)
-            continue
-        results[cand.index] = RecordResult(rid, "duplicate")
-        if cand.item.voided and not existing[rid]:
-            void_later.append(cand.item)
+    # 2. lock the cards; already stored? card keys
+    existing, card_rows = (_lookup_pg if pg else _lookup_sqlite)(ctx, candidates)
 
-    # 3. cards with a key; unknown terminals
+    # 3. cards with a key; every candidate is verified, stored or not: a re-upload never changes the
+    #    stored record, and one that is not the stored upload (another signature, or voided where the
+    #    stored one is not: voids go through /voids) is refused
     keyed: list[_Candidate] = []
+    stored_before: list[_Candidate] = []
     todo: list[_ToVerify] = []
-    for cand in fresh:
+    again: list[_ToVerify] = []
+    own_region = ctx.actor.region
+    for cand in candidates:
         item = cand.item
         row = card_rows.get(item.card_serial)
         point = row[0] if row is not None else None
         if row is None or not point:  # a card without a key point has no key
             results[cand.index] = RecordResult(item.record_id, "rejected", "unknown_card")
             continue
-        region = terminal_region.get(item.terminal_id, -1)
-        if region == -1:
-            region = row[1]
+        if item.record_id in existing:
+            stored_before.append(cand)
+            again.append((point, item.signature, item.record))
+            continue
+        if own_region is None:  # a service caller without a region (never an enrolled terminal)
+            own_region_here = row[1]
             cand.flag(FLAG_UNKNOWN_TERMINAL, None, f"terminal {item.terminal_id!r} is not enrolled")
-        cand.region = region
+        else:
+            own_region_here = own_region
+        cand.region = own_region_here
         keyed.append(cand)
         todo.append((point, item.signature, item.record))
 
     # 4. verify card signatures (a thread pool: OpenSSL runs without the GIL) while the database looks
     #    for the records that make the new ones suspicious (parameters made before the pool starts)
     suspicious = _suspicious_pg_query(ctx, keyed) if pg else None
-    checks = _verify_all(todo)
+    checks = _verify_all(todo + again)
     history = suspicious() if suspicious is not None else _history(ctx, keyed)
+    verdicts = checks()
     verified: list[_Candidate] = []
-    for cand, good in zip(keyed, checks(), strict=True):
+    for cand, good in zip(keyed, verdicts[: len(keyed)], strict=True):
         if good:
             verified.append(cand)
         else:
             results[cand.index] = RecordResult(cand.item.record_id, "rejected", "bad_signature")
+    for cand, good in zip(stored_before, verdicts[len(keyed) :], strict=True):
+        rid = cand.item.record_id
+        voided, signature = existing[rid]
+        if not good:
+            results[cand.index] = RecordResult(rid, "rejected", "bad_signature")
+        elif signature != cand.item.signature or (cand.item.voided and not voided):
+            results[cand.index] = RecordResult(rid, "rejected", REJECT_DIFFERS_FROM_STORED)
+        else:
+            results[cand.index] = RecordResult(rid, "duplicate")
 
     # 5. double spending / clones / two places
     _detect(ctx, verified, history)
@@ -507,14 +535,33 @@ def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult
                 suspend.setdefault(cand.item.card_serial, f"automatic: {kind} ({detail})"[:200])
     if flags:
         session.execute(_table(Flag).insert(), flags)
-    for item in void_later:
-        _void(ctx, item.record_id, item.void_reason or "voided at the terminal")
     if ctx.settings.auto_suspend_on_flag:
         for serial, reason in sorted(suspend.items()):
             if card_rows[serial][2] == "active":
                 cards_service.change_status(ctx, serial, "suspended", reason, check_role=False)
+    for i, j in copies.items():  # a copy shares its first copy's fate (never "stored" twice)
+        earlier = results[j]
+        if earlier is not None and earlier.result != "rejected":
+            earlier = RecordResult(earlier.record_id, "duplicate")
+        results[i] = earlier
+    _audit_refusals(ctx, results)
     session.flush()
     return [r for r in results if r is not None]
+
+
+def _audit_refusals(ctx: Ctx, results: Sequence[RecordResult | None]) -> None:
+    """One audit entry per batch that tried to go beyond the terminal's scope."""
+    refused: dict[str, list[str]] = defaultdict(list)
+    for r in results:
+        if r is not None and r.reason in _SCOPE_REJECTS:
+            refused[r.reason].append(r.record_id)
+    if refused:
+        audit.record(
+            ctx,
+            "sync.records_refused",
+            f"terminal:{ctx.actor.name}",
+            **{reason: {"count": len(ids), "records": ids[:20]} for reason, ids in sorted(refused.items())},
+        )
 
 
 #: The columns of a stored redemption, in the order of :func:`_redemption_rows` (then the constants).
@@ -739,27 +786,39 @@ class VoidIn:
 
 
 def ingest_voids(ctx: Ctx, batch: Sequence[VoidIn]) -> list[tuple[str, Outcome, str | None]]:
+    """Store compensating voids. Terminal scope: a terminal voids only records it made (the stored
+    record's ``terminal_id``, part of the card-signed record); a void of another terminal's record is
+    ``rejected`` / ``not_own_record`` and audited, never applied."""
     ctx.actor.require_terminal()
     session = ctx.session
+    own = ctx.actor.name
     ids = [v.void_id for v in batch]
     known = set(session.scalars(select(Void.void_id).where(Void.void_id.in_(ids))))
     by_ledger = dict(
         session.execute(
             select(Redemption.ledger_id, Redemption.record_id).where(
                 Redemption.ledger_id.in_([v.ledger_id for v in batch]),
-                Redemption.uploaded_by == ctx.actor.name,
+                Redemption.uploaded_by == own,
+                Redemption.terminal_id == own,
             )
         ).all()
     )
-    rids = [v.record_id for v in batch if v.record_id]
-    by_rid = set(session.scalars(select(Redemption.record_id).where(Redemption.record_id.in_(rids))))
+    makers = scope.record_makers(session, [v.record_id for v in batch if v.record_id])
     out: list[tuple[str, Outcome, str | None]] = []
     seen: set[str] = set()
+    refused: list[str] = []
     for v in batch:
         if v.void_id in known or v.void_id in seen:
             out.append((v.void_id, "duplicate", None))
             continue
-        rid = v.record_id if v.record_id in by_rid else by_ledger.get(v.ledger_id)
+        if v.record_id is not None and v.record_id in makers:
+            if makers[v.record_id] != own:
+                refused.append(v.void_id)
+                out.append((v.void_id, "rejected", REJECT_NOT_OWN_RECORD))
+                continue
+            rid: str | None = v.record_id
+        else:
+            rid = by_ledger.get(v.ledger_id)
         if rid is None:
             out.append((v.void_id, "rejected", "unknown_record"))
             continue
@@ -770,13 +829,22 @@ def ingest_voids(ctx: Ctx, batch: Sequence[VoidIn]) -> list[tuple[str, Outcome, 
                 record_id=rid,
                 reason=v.reason,
                 clerk_id=v.clerk_id,
-                terminal_id=ctx.actor.name,
+                terminal_id=own,
                 created_at=v.created_at,
                 received_at=ctx.now(),
             )
         )
         _void(ctx, rid, v.reason)
         out.append((v.void_id, "stored", None))
+    if refused:
+        audit.record(
+            ctx,
+            "sync.voids_refused",
+            f"terminal:{own}",
+            voids=refused[:100],
+            records=sorted({v.record_id or "" for v in batch if v.void_id in set(refused)})[:100],
+            count=len(refused),
+        )
     session.flush()
     return out
 

@@ -21,9 +21,10 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import CursorResult, Result, select, update
 
 from card_applet_spec import constants as c
-from server_stub.errors import Conflict, Invalid
+from server_stub.errors import Conflict, Invalid, OutOfScope
 from server_stub.models import Card, Grant, StatusChange, StatusCommand, StatusDeltaRow, Terminal
-from server_stub.repositories import counters
+from server_stub.repositories import counters, scope
+from server_stub.services import audit
 from server_stub.services.context import AUDITOR, REGISTRAR, Ctx
 from server_stub.services.issuer import keys as issuer_keys
 from terminal.enrolment import fingerprint
@@ -302,7 +303,17 @@ class PendingStatus:
 def pending(
     ctx: Ctx, *, serials: Sequence[str] | None, region: int | None
 ) -> tuple[list[PendingGrant], list[PendingStatus]]:
-    """Undelivered grants and the latest unacknowledged status command of each card asked for."""
+    """Undelivered grants and the latest unacknowledged status command of each card asked for.
+
+    Terminal scope: ``serials`` may name any card (a card may tap anywhere); ``region`` only the
+    terminal's own (``None``: its own), else :class:`OutOfScope`, audited."""
+    ctx.actor.require_terminal()
+    own = ctx.actor.region
+    if region is None:
+        region = own
+    elif region != own:
+        audit.record(ctx, "sync.pending_refused", f"region:{region}", own_region=own)
+        raise OutOfScope(f"a terminal of region {own} may not fetch region {region}'s pending updates")
     if serials is not None:
         card_filter = Grant.card_serial.in_(serials)
         status_filter = StatusCommand.card_serial.in_(serials)
@@ -345,25 +356,66 @@ def _rowcount(result: Result[Any]) -> int:
 
 
 def acknowledge(ctx: Ctx, *, grant_ids: Sequence[int], status_ids: Sequence[int]) -> tuple[int, int]:
-    """Mark grants as loaded / status commands as applied (older commands of the card too)."""
-    n_grants = 0
-    if grant_ids:
-        loaded = (
-            update(Grant).where(Grant.id.in_(grant_ids), Grant.delivered.is_(False)).values(delivered=True)
+    """Mark grants as loaded / status commands as applied (older commands of the card too).
+
+    Terminal scope: only updates of cards the terminal has seen (:func:`scope.cards_seen`: its region's
+    cards, or a card that signed a record at it) are acknowledged; the others are left pending (a
+    terminal cannot withhold another region's grants or status commands) and the attempt is audited.
+    Unknown ids are ignored, as are ids acknowledged before."""
+    ctx.actor.require_terminal()
+    session = ctx.session
+    grants: dict[int, str] = {
+        gid: serial
+        for gid, serial in session.execute(
+            select(Grant.id, Grant.card_serial).where(Grant.id.in_(grant_ids), Grant.delivered.is_(False))
         )
-        n_grants = _rowcount(ctx.session.execute(loaded))
+    }
+    commands: list[tuple[int, str, int]] = [
+        (cid, serial, status_seq)
+        for cid, serial, status_seq in session.execute(
+            select(StatusCommand.id, StatusCommand.card_serial, StatusCommand.status_seq).where(
+                StatusCommand.id.in_(status_ids)
+            )
+        )
+    ]
+    seen = scope.cards_seen(
+        session,
+        terminal_id=ctx.actor.name,
+        region=ctx.actor.region,
+        serials={*grants.values(), *(serial for _id, serial, _seq in commands)},
+    )
+    own_grants = sorted(gid for gid, serial in grants.items() if serial in seen)
+    refused_grants = sorted(gid for gid, serial in grants.items() if serial not in seen)
+    refused_status = sorted(cid for cid, serial, _seq in commands if serial not in seen)
+    if refused_grants or refused_status:
+        audit.record(
+            ctx,
+            "sync.ack_refused",
+            f"terminal:{ctx.actor.name}",
+            grants=refused_grants[:100],
+            status_commands=refused_status[:100],
+            count=len(refused_grants) + len(refused_status),
+        )
+    n_grants = 0
+    if own_grants:
+        loaded = (
+            update(Grant).where(Grant.id.in_(own_grants), Grant.delivered.is_(False)).values(delivered=True)
+        )
+        n_grants = _rowcount(session.execute(loaded))
     n_status = 0
-    for cmd in ctx.session.scalars(select(StatusCommand).where(StatusCommand.id.in_(status_ids))):
+    for _id, serial, status_seq in commands:
+        if serial not in seen:
+            continue
         n_status += _rowcount(
-            ctx.session.execute(
+            session.execute(
                 update(StatusCommand)
                 .where(
-                    StatusCommand.card_serial == cmd.card_serial,
-                    StatusCommand.status_seq <= cmd.status_seq,
+                    StatusCommand.card_serial == serial,
+                    StatusCommand.status_seq <= status_seq,
                     StatusCommand.acked.is_(False),
                 )
                 .values(acked=True)
             )
         )
-    ctx.session.flush()
+    session.flush()
     return int(n_grants or 0), int(n_status or 0)

@@ -133,16 +133,17 @@ def test_counters_running_backwards_in_time_are_flagged(world: World) -> None:
 
 def test_one_card_in_two_places_is_flagged_and_can_auto_suspend(world: World, make_client: Any) -> None:
     palangka = world.terminal("T6271001", region=6271)
-    world.terminal("T6212001", region=6212)  # Murung Raya, a day's travel away
+    murung = world.terminal("T6212001", region=6212)  # Murung Raya, a day's travel away
     card, serial = _issued(world)
     here = card.debit(c.Program.BLT, 1_000, terminal="T6271001", when=T0)
     there = card.debit(c.Program.BLT, 1_000, terminal="T6212001", when=T0 + 1800)
     later = card.debit(c.Program.BLT, 1_000, terminal="T6212001", when=T0 + 3 * 86400)
-    out = _upload(world, palangka, upload_item(here), upload_item(there), upload_item(later))
-    assert [r["flags"] for r in out["results"]] == [[], ["two_places"], []]
-    # a record made by a terminal the server does not know is flagged as well
+    assert _upload(world, palangka, upload_item(here))["results"][0]["flags"] == []
+    out = _upload(world, murung, upload_item(there), upload_item(later))
+    assert [r["flags"] for r in out["results"]] == [["two_places"], []]
+    # a record made by another terminal (enrolled or not) is refused: each terminal uploads its own
     unknown = card.debit(c.Program.BLT, 1_000, terminal="X0000001", when=T0 + 4 * 86400)
-    assert _upload(world, palangka, upload_item(unknown))["results"][0]["flags"] == ["unknown_terminal"]
+    assert _upload(world, palangka, upload_item(unknown))["results"][0]["reason"] == "foreign_terminal"
     # with auto-suspend, a clone suspends the card: status change + block command
     strict = make_client(auto_suspend_on_flag=True)
     clone = forge(
