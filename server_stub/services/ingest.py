@@ -81,6 +81,11 @@ FLAG_COUNTER_CONFLICT = "counter_conflict"
 FLAG_COUNTER_REGRESSION = "counter_regression"
 FLAG_TWO_PLACES = "two_places"
 FLAG_UNKNOWN_TERMINAL = "unknown_terminal"
+FLAG_IMPLAUSIBLE_TIME = "implausible_time"  # dated in the future of this server's clock
+FLAG_UNKNOWN_PROGRAM = "unknown_program"  # a programme number the province does not run
+#: How far ahead of the server's clock a terminal's (soft) clock may be before its records are doubted.
+MAX_CLOCK_AHEAD_S = 86_400
+_PROGRAMS = frozenset(int(p) for p in c.Program)
 #: Terminal scope: a record that names another terminal than the one uploading it.
 REJECT_FOREIGN_TERMINAL = "foreign_terminal"
 #: A re-upload (or a second copy in the batch) that is not the upload stored: another signature over
@@ -501,11 +506,19 @@ def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult
         else:
             results[cand.index] = RecordResult(rid, "duplicate")
 
-    # 5. double spending / clones / two places
+    # 5. double spending / clones / two places; what a record claims that cannot be (stored as evidence,
+    #    flagged, and never in the public figures: transparency counts unflagged records only)
     _detect(ctx, verified, history)
+    now = ctx.now()
+    for cand in verified:
+        if cand.time > now + MAX_CLOCK_AHEAD_S:
+            cand.flag(
+                FLAG_IMPLAUSIBLE_TIME, None, f"terminal time {cand.time} is ahead of the server's {now}"
+            )
+        if cand.program not in _PROGRAMS:
+            cand.flag(FLAG_UNKNOWN_PROGRAM, None, f"programme {cand.program}")
 
     # 6. store
-    now = ctx.now()
     stored = _store_redemptions(ctx, _redemption_rows(verified, ctx.actor.name, now))
     flags: list[dict[str, object]] = []
     suspend: dict[str, str] = {}

@@ -101,7 +101,10 @@ def figures(ctx: Ctx, *, year: int | None = None) -> Figures:
             func.count(),
             func.coalesce(func.sum(Redemption.amount), 0),
         )
-        .where(Redemption.voided.is_(False), *_year_filter(Redemption.month, year))
+        # flagged records (clones, impossible dates or programmes) are evidence, not aid delivered
+        .where(
+            Redemption.voided.is_(False), Redemption.flagged.is_(False), *_year_filter(Redemption.month, year)
+        )
         .group_by(Redemption.region, Redemption.program, Redemption.month)
     ).all():
         r = row(region, program, month)

@@ -117,6 +117,7 @@ def test_clone_same_counter_other_content_is_flagged(world: World) -> None:
 
 
 def test_counters_running_backwards_in_time_are_flagged(world: World) -> None:
+    world.clock.advance(5 * 86400)  # the records below are from the days before now
     token = world.terminal()
     card, serial = _issued(world)
     key = _clone_key(card)
@@ -132,6 +133,7 @@ def test_counters_running_backwards_in_time_are_flagged(world: World) -> None:
 
 
 def test_one_card_in_two_places_is_flagged_and_can_auto_suspend(world: World, make_client: Any) -> None:
+    world.clock.advance(5 * 86400)  # the records below are from the days before now
     palangka = world.terminal("T6271001", region=6271)
     murung = world.terminal("T6212001", region=6212)  # Murung Raya, a day's travel away
     card, serial = _issued(world)
@@ -155,6 +157,27 @@ def test_one_card_in_two_places_is_flagged_and_can_auto_suspend(world: World, ma
     assert view["state"] == "suspended" and view["state_reason"].startswith("automatic: counter_conflict")
     [cmd] = ok(strict.get("/v1/sync/pending", headers=bearer(palangka)))["status_commands"]
     assert cmd["new_state"] == c.LifeCycle.BLOCKED
+
+
+def test_impossible_records_are_flagged_and_never_published(world: World) -> None:
+    """A forger with a card's key (a clone) signs records from the year 2106 or for programme 200 with
+    the largest amount: kept as evidence, flagged, and never in the public figures."""
+    token = world.terminal()
+    card, serial = _issued(world)
+    key, raw_serial = _clone_key(card), bytes.fromhex(serial)
+    real = upload_item(card.debit(c.Program.BLT, 50_000, when=T0 + 120))
+    assert _upload(world, token, real)["stored"] == 1
+    future = forge(key, serial=raw_serial, counter=50, amount=100_000, when=4_291_747_200, nonce=1)  # 2106
+    strange = forge(key, serial=raw_serial, counter=60, amount=2**32 - 1, when=T0 + 60, program=200, nonce=2)
+    out = _upload(world, token, future, strange)
+    first, second = out["results"][:2]
+    assert first["result"] == "flagged" and "implausible_time" in first["flags"]
+    assert second["result"] == "flagged" and "unknown_program" in second["flags"]
+    figures = ok(world.client.get("/v1/transparency"))
+    assert [
+        (r["program"], r["redemptions"], r["amount"]) for r in figures["programs"] if r["redemptions"]
+    ] == [(1, 1, 50_000)]
+    assert "2106" not in str(figures)
 
 
 def test_transparency_has_figures_and_no_personal_data(world: World) -> None:

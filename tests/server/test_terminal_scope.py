@@ -80,7 +80,9 @@ def test_a_terminal_uploads_only_its_own_records_and_never_rewrites_a_stored_one
     assert _records(world, home, mine) == [("duplicate", None)]
     assert _blt_remaining(world, card.serial) == 199_000
     # the card taps at the other regency's terminal: that record is the other terminal's own
-    there = upload_item(card.debit(c.Program.BLT, 1_000, terminal=OTHER, when=T0 + 3 * 86400))
+    there = upload_item(
+        card.debit(c.Program.BLT, 1_000, terminal=OTHER, when=T0 + 3 * 3600)
+    )  # hours later: not "two places"
     assert _records(world, other, there) == [("stored", None)]
     assert _records(world, home, there) == [("rejected", "foreign_terminal")]
 
@@ -147,7 +149,9 @@ def test_pending_updates_and_acknowledgements_stay_in_scope(world: World) -> Non
     assert [s["id"] for s in home_view["status_commands"]] == [command["id"]]
     # once the card signed a record at the other terminal, that terminal may acknowledge its updates
     ok(world.client.post(f"/v1/admin/cards/{card.serial}/reinstate", headers=ADMIN, json={"reason": "ok"}))
-    there = upload_item(card.debit(c.Program.BLT, 1_000, terminal=OTHER, when=T0 + 3 * 86400))
+    there = upload_item(
+        card.debit(c.Program.BLT, 1_000, terminal=OTHER, when=T0 + 3 * 3600)
+    )  # hours later: not "two places"
     assert _records(world, other, there) == [("stored", None)]
     assert ok(world.client.post("/v1/sync/pending/ack", headers=bearer(other), json=ack)) == {
         "grants": 1,
