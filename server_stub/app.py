@@ -57,6 +57,29 @@ def _json_safe_loc(error: Mapping[str, Any]) -> list[object]:
     return [_json_safe(p) for p in error.get("loc", ())]
 
 
+SWAGGER_STATIC = "/static/swagger"
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the vendored ``swagger-ui-bundle`` package, never from a CDN."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(SWAGGER_STATIC, StaticFiles(directory=swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — API",
+            swagger_js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_STATIC}/favicon-32x32.png",
+        )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -83,7 +106,10 @@ def create_app(
         title="KHBS registration server",
         version="1",
         description="Central registration server of Kartu Huma Betang Sejahtera. See server_stub/API.md.",
+        docs_url=None,  # served below from local files: the machines are offline, no CDN
+        redoc_url=None,
     )
+    _offline_docs(app)
     app.state.khbs = AppState(settings=settings, sessions=sessions, keys=keys, clock=clock or now)
     app.include_router(public.router)
     app.include_router(enrol.router)
