@@ -17,23 +17,20 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from terminal.app import KhbsTerminal, PinResetter
+from terminal.app import KhbsTerminal, PinResetter, assemble_terminal
 from terminal.card.errors import MalformedResponseError
 from terminal.card.session import TerminalCert
-from terminal.catalogue import Catalogue
 from terminal.config import TerminalConfig
 from terminal.db import make_engine
 from terminal.enrolment import EnrolmentError, TerminalSecrets, load_secrets, public_point
-from terminal.ledger import Ledger
 from terminal.pending import PendingUpdates
 from terminal.receipt_qr import QrPayloadError, ReceiptCert, ReceiptSigner
-from terminal.redeem import Counter, ReceiptSink, RedemptionService
+from terminal.redeem import Counter, ReceiptSink
 from terminal.revocation import FreshnessPolicy, RevocationCache
 from terminal.schema import migrate
 from terminal.sync import SyncClient, Syncer, SyncStateStore
 from terminal.syncloop import SyncLoop
 from terminal.truststore import TrustAnchor, TrustStore
-from terminal.verify import Verifier
 
 DB_FILE = "terminal.db"
 #: Pull fresh status data when this share of the shortest freshness budget is left.
@@ -48,10 +45,15 @@ class Station:
     trust: TrustStore
     revocation: RevocationCache
     sync_state: SyncStateStore
-    catalogue: Catalogue
-    pending: PendingUpdates
     terminal: KhbsTerminal
     clock: Callable[[], float]
+
+    @property
+    def pending(self) -> PendingUpdates:
+        pending = self.terminal.redemption.pending
+        if pending is None:  # assemble_terminal always gives one
+            raise StationError("this terminal has no pending-updates store")
+        return pending
 
     def syncer(self, http: Any = None) -> Syncer:
         """One sync round's worth of parts against the configured server (``http``: a test client)."""
@@ -60,7 +62,7 @@ class Station:
             trust=self.trust,
             revocation=self.revocation,
             ledger=self.terminal.ledger,
-            catalogue=self.catalogue,
+            catalogue=self.terminal.catalogue,
             pending=self.pending,
             state=self.sync_state,
             clock=self.clock,
@@ -131,17 +133,15 @@ def open_station(
     trust = TrustStore(engine, anchor)
     revocation = RevocationCache(engine, trust)
     sync_state = SyncStateStore(engine)
-    catalogue = Catalogue(engine, clock=clock)
-    pending = PendingUpdates(engine, clock=clock)
-    ledger = Ledger(engine, clock=clock)
-    verifier = Verifier(trust, revocation, FreshnessPolicy())
-    counter = Counter(config.terminal_id, config.site, clerk_id, clerk_name)
-    service = RedemptionService(
-        ledger, verifier, counter, receipts, clock=clock, pending=pending, receipt_signer=signer
+    terminal = assemble_terminal(
+        engine,
+        trust=trust,
+        revocation=revocation,
+        sync_state=sync_state,
+        counter=Counter(config.terminal_id, config.site, clerk_id, clerk_name),
+        receipts=receipts,
+        receipt_signer=signer,
+        pin_resetter=resetter,
+        clock=clock,
     )
-    terminal = KhbsTerminal(
-        service, catalogue, revocation=revocation, sync_state=sync_state, pin_resetter=resetter, clock=clock
-    )
-    return Station(
-        config, secrets, engine, trust, revocation, sync_state, catalogue, pending, terminal, clock
-    )
+    return Station(config, secrets, engine, trust, revocation, sync_state, terminal, clock)

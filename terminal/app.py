@@ -18,6 +18,7 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import Engine
 
 from card_applet_spec import constants as c
 from card_applet_spec.credential import holder_commit, holder_ref, personal_details_digest
@@ -28,11 +29,13 @@ from terminal.card.session import KhbsSession, PersonalData, PinPurpose, PinStat
 from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind, Interest
 from terminal.entitlements import WIB
 from terminal.ledger import DayTotals, Entry, Ledger, ReconcileReport
+from terminal.pending import PendingUpdates
 from terminal.receipt import EndOfDayReport, ReprintLine, VoidLine, build_report
-from terminal.receipt_qr import receipt_reference
-from terminal.redeem import Counter, Redemption, RedemptionService
+from terminal.receipt_qr import ReceiptSigner, receipt_reference
+from terminal.redeem import Counter, ReceiptSink, Redemption, RedemptionService
+from terminal.revocation import FreshnessPolicy, RevocationCache
 from terminal.tap import TapResult
-from terminal.verify import Reason, Verdict, verify_der, verify_tx
+from terminal.verify import Reason, TrustSource, Verdict, Verifier, verify_der, verify_tx
 
 
 class SyncState(Protocol):
@@ -297,3 +300,38 @@ class KhbsTerminal:
             uploads_pending=self.ledger.pending_upload_count() + len(self.catalogue.unsynced_interests()),
             receipts_pending=len(self.ledger.receipts_pending()),
         )
+
+
+def assemble_terminal(
+    engine: Engine,
+    *,
+    trust: TrustSource,
+    revocation: RevocationCache,
+    sync_state: SyncState,
+    counter: Counter,
+    receipts: ReceiptSink | None,
+    receipt_signer: ReceiptSigner | None,
+    pin_resetter: PinResetter | None,
+    clock: Callable[[], float] = time.time,
+) -> KhbsTerminal:
+    """The core of one terminal on its database — verifier (trust list and revocation data read live at
+    every tap), ledger, pending updates, catalogue, redemption service and the facade. The demo world and
+    an enrolled terminal (``kartu.station``) differ only in what they pass here."""
+    verifier = Verifier(trust, revocation, FreshnessPolicy())
+    service = RedemptionService(
+        Ledger(engine, clock=clock),
+        verifier,
+        counter,
+        receipts,
+        clock=clock,
+        pending=PendingUpdates(engine, clock=clock),
+        receipt_signer=receipt_signer,
+    )
+    return KhbsTerminal(
+        service,
+        Catalogue(engine, clock=clock),
+        revocation=revocation,
+        sync_state=sync_state,
+        pin_resetter=pin_resetter,
+        clock=clock,
+    )

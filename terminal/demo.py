@@ -20,18 +20,17 @@ from card_applet_spec.issuer import IssuerSigner, key_from_seed, uncompressed_po
 from card_applet_spec.records import ReceiptCertBody, TerminalCertBody
 from card_applet_spec.reference_card import CardTorn, FileStore, ReferenceCard
 from card_applet_spec.reference_card.state import StateFileError
-from terminal.app import KhbsTerminal, PinResetter
+from terminal.app import KhbsTerminal, PinResetter, assemble_terminal
 from terminal.card.connection import InProcessConnection
 from terminal.card.session import KhbsSession, TerminalCert
 from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind
 from terminal.db import make_engine
-from terminal.ledger import Entry, Ledger
-from terminal.pending import PendingUpdates
+from terminal.ledger import Entry
 from terminal.personalise import GrantSpec, Holder, personalise
 from terminal.receipt import PrinterError, ReceiptPrinter, receipt_from_entry, render_receipt_lines
 from terminal.receipt_qr import ReceiptCert, ReceiptSigner
-from terminal.redeem import Counter, PrintFailed, ReceiptSink, RedemptionService
-from terminal.revocation import FreshnessPolicy, RevocationCache
+from terminal.redeem import Counter, PrintFailed, ReceiptSink
+from terminal.revocation import RevocationCache
 from terminal.schema import migrate
 from terminal.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
 from terminal.sync import SyncStateStore
@@ -44,7 +43,6 @@ from terminal.trust import (
     sign_trust_list,
 )
 from terminal.truststore import ANCHOR_FILE_NAME, TrustAnchor, TrustStore
-from terminal.verify import Verifier
 
 DAY = 86_400
 #: The embedded centre re-signs the trust list when it is older than this (as the server does daily).
@@ -449,19 +447,6 @@ class DemoWorld:
 
     # -- the counter ----------------------------------------------------------------------------
     def terminal(self, receipts: ReceiptSink | None = None, clerk_id: str = "demo-clerk") -> KhbsTerminal:
-        verifier = Verifier(self.trust, self.revocation, FreshnessPolicy())  # both read live at every tap
-        ledger = Ledger(self.engine, clock=self.clock)
-        counter = Counter(TERMINAL_ID, SITE, clerk_id, "Petugas Demo")
-        pending = PendingUpdates(self.engine, clock=self.clock)
-        service = RedemptionService(
-            ledger,
-            verifier,
-            counter,
-            receipts,
-            clock=self.clock,
-            pending=pending,
-            receipt_signer=receipt_signer(),
-        )
         cert_body = TerminalCertBody(
             TERMINAL_ID.encode(),
             c.TerminalRole.PIN_RESET,
@@ -470,11 +455,14 @@ class DemoWorld:
         )
         signed = ISSUER.terminal_cert(cert_body)
         resetter = PinResetter(TerminalCert(cert_body, signed.kid, signed.signature), TERMINAL_KEY)
-        return KhbsTerminal(
-            service,
-            Catalogue(self.engine, clock=self.clock),
+        return assemble_terminal(
+            self.engine,
+            trust=self.trust,
             revocation=self.revocation,
             sync_state=self.sync_state,
+            counter=Counter(TERMINAL_ID, SITE, clerk_id, "Petugas Demo"),
+            receipts=receipts,
+            receipt_signer=receipt_signer(),
             pin_resetter=resetter,
             clock=self.clock,
         )

@@ -170,28 +170,33 @@ class Verifier:
         self.statuses = statuses
         self.freshness = freshness
 
-    def _signed_credential(self, raw: bytes) -> tuple[Result, IssuerKeyLike | None]:
+    def _signed_credential(self, raw: bytes) -> tuple[Result, IssuerKeyLike | None, IssuerKeys | None]:
         """Decode the credential and check the issuer's signature (not yet its dates or key window)."""
         try:
             cred = decode_credential(raw)
         except CredentialError as exc:
-            return _invalid(Reason.MALFORMED, str(exc)), None
+            return _invalid(Reason.MALFORMED, str(exc)), None, None
         if cred.claims.schema != c.CREDENTIAL_SCHEMA_VERSION:
-            return _invalid(Reason.UNSUPPORTED_SCHEMA, f"schema {cred.claims.schema}", cred), None
+            return _invalid(Reason.UNSUPPORTED_SCHEMA, f"schema {cred.claims.schema}", cred), None, None
         try:
             issuers = self.trust.current() if self.trust is not None else None
         except SignedDataError as exc:  # planted or damaged trust data: no answer, never VALID
             detail = f"trust list does not verify: {exc}"
-            return Result(Verdict.UNKNOWN, Reason.TRUST_DATA_UNVERIFIED, detail, cred), None
+            return Result(Verdict.UNKNOWN, Reason.TRUST_DATA_UNVERIFIED, detail, cred), None, None
         if issuers is None:
             detail = "no trust list on this terminal"
-            return Result(Verdict.UNKNOWN, Reason.NO_TRUST_LIST, detail, cred), None
+            return Result(Verdict.UNKNOWN, Reason.NO_TRUST_LIST, detail, cred), None, None
         key = issuers.issuer(cred.kid)
         if key is None:
-            return _invalid(Reason.UNKNOWN_ISSUER_KEY, f"issuer key {cred.kid.hex()} not trusted", cred), None
+            detail = f"issuer key {cred.kid.hex()} not trusted"
+            return _invalid(Reason.UNKNOWN_ISSUER_KEY, detail, cred), None, issuers
         if not cred.verify(key.public_key):
-            return _invalid(Reason.BAD_ISSUER_SIGNATURE, "issuer signature does not verify", cred), None
-        return Result(Verdict.VALID, credential=cred), key
+            return (
+                _invalid(Reason.BAD_ISSUER_SIGNATURE, "issuer signature does not verify", cred),
+                None,
+                issuers,
+            )
+        return Result(Verdict.VALID, credential=cred), key, issuers
 
     def card(
         self,
@@ -209,7 +214,7 @@ class Verifier:
         when it turns out expired or revoked; then key window, expiry, life cycle, revocation and the
         freshness of the revocation data.
         """
-        signed, key = self._signed_credential(raw_credential)
+        signed, key, issuers = self._signed_credential(raw_credential)
         cred = signed.credential
         if signed.verdict is Verdict.INVALID or cred is None:
             return signed
@@ -219,26 +224,18 @@ class Verifier:
             return _invalid(Reason.NOT_GENUINE, "card serial differs from the credential", cred)
         if not verify_der(cred.claims.card_key, auth.signature, auth.signed_message()):
             return _invalid(Reason.NOT_GENUINE, "card authentication failed", cred)
-        if key is None:  # no trust list: the card answered for its key, but who issued it is unknown
+        if key is None or issuers is None:  # no trust list: the card answered for its key, issuer unknown
             return signed
-        return replace(
-            self._trust_list_fresh(self._judge(cred, key, auth, now, program), now, program), genuine=True
-        )
+        judged = self._judge(cred, key, auth, now, program)
+        return replace(self._trust_list_fresh(judged, issuers, now, program), genuine=True)
 
-    def _trust_list_fresh(self, result: Result, now: float, program: int | None) -> Result:
-        """A VALID verdict also needs a trust list young enough for the purpose (INVALID stands)."""
-        if result.verdict is not Verdict.VALID or self.trust is None:
+    def _trust_list_fresh(
+        self, result: Result, issuers: IssuerKeys, now: float, program: int | None
+    ) -> Result:
+        """A VALID verdict also needs the trust list (read once for this tap) young enough for the
+        purpose (INVALID stands)."""
+        if result.verdict is not Verdict.VALID:
             return result
-        try:
-            issuers = self.trust.current()
-        except SignedDataError as exc:
-            return replace(
-                result, verdict=Verdict.UNKNOWN, reason=Reason.TRUST_DATA_UNVERIFIED, detail=str(exc)
-            )
-        if issuers is None:
-            return replace(
-                result, verdict=Verdict.UNKNOWN, reason=Reason.NO_TRUST_LIST, detail="no trust list"
-            )
         age = now - issuers.issued_at
         if age < -CLOCK_SKEW_S:
             detail = f"terminal clock {age_in_words(-age, 'en')} behind the trust list"
