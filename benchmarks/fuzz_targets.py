@@ -45,16 +45,9 @@ from card_applet_spec.records import (
 from card_applet_spec.reference_card import MemoryStore, ReferenceCard
 from card_applet_spec.reference_card.state import StateFileError, state_from_bytes, state_to_bytes
 from card_applet_spec.tlv import TlvError, iter_tlv, parse_tlv
-from terminal.card.connection import CardConnectionError, Connection, InProcessConnection
-from terminal.card.errors import CardSessionError
-from terminal.card.session import KhbsSession, parse_personal_data, parse_signed_tx
-from terminal.catalogue import Catalogue
-from terminal.db import make_engine
-from terminal.ledger import Ledger
-from terminal.nik import NikError, parse_nik
-from terminal.pending import PendingUpdates
-from terminal.personalise import GrantSpec, Holder, personalise
-from terminal.receipt_qr import (
+from province.issuance import GrantSpec, Holder
+from province.nik import NikError, parse_nik
+from province.receipt_qr import (
     Base45Error,
     QrPayloadError,
     b45decode,
@@ -62,8 +55,7 @@ from terminal.receipt_qr import (
     encode_qr_payload,
     verify_qr_payload,
 )
-from terminal.revocation import FreshnessPolicy, RevocationCache, RevocationError
-from terminal.statuslist import (
+from province.statuslist import (
     TYP_DELTA,
     TYP_SNAPSHOT,
     StatusListError,
@@ -75,9 +67,7 @@ from terminal.statuslist import (
     verify_delta,
     verify_snapshot,
 )
-from terminal.sync import SyncClient, Syncer, SyncError, SyncStateStore
-from terminal.tap import check_tap
-from terminal.trust import (
+from province.trust import (
     TYP_TRUST_LIST,
     IssuerKeyEntry,
     SignedDataError,
@@ -88,6 +78,17 @@ from terminal.trust import (
     sign_cose_sign1,
     verify_trust_list,
 )
+from terminal.card.connection import CardConnectionError, Connection, InProcessConnection
+from terminal.card.errors import CardSessionError
+from terminal.card.session import KhbsSession, parse_personal_data, parse_signed_tx
+from terminal.catalogue import Catalogue
+from terminal.db import make_engine
+from terminal.ledger import Ledger
+from terminal.pending import PendingUpdates
+from terminal.personalise import personalise
+from terminal.revocation import FreshnessPolicy, RevocationCache, RevocationError
+from terminal.sync import SyncClient, Syncer, SyncError, SyncStateStore
+from terminal.tap import check_tap
 from terminal.truststore import (
     TYP_ROOT_ROTATION,
     RootRotation,
@@ -952,7 +953,7 @@ def _network_targets(w: World) -> list[Target]:
 
     debit = w.answer(c.INS_DEBIT)
     tx = parse_signed_tx(parse_tlv(debit[:-2])[c.TAG_SIGNED_TX])
-    from server_stub.services.ingest import record_id
+    from card_applet_spec.records import record_id
 
     records = {
         "records": [

@@ -37,8 +37,8 @@ from drivers.printer import (
     render_document,
 )
 from drivers.printer import serial_printer as open_serial_printer
+from province.receipt_qr import QR_PREFIX_BYTES, qr_text, verify_qr_payload
 from terminal.receipt import RedemptionReceipt
-from terminal.receipt_qr import QR_PREFIX_BYTES, qr_text, verify_qr_payload
 from tests.printer_emulator import PrinterEmulator, SerialPrinterEmulator, TcpPrinterEmulator
 from tests.support import receipts as fx
 

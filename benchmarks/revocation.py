@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 from card_applet_spec.issuer import key_from_seed
+from province.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, verify_snapshot
+from province.trust import StatusKeyRing
 from terminal.db import make_engine
 from terminal.revocation import RevocationCache
-from terminal.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, verify_snapshot
-from terminal.trust import StatusKeyRing
 
 LIST_ID = "ID-62/khbs/status/1"
 ISSUED_AT = 1_798_761_600  # 2027-01-01T00:00:00Z

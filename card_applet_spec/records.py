@@ -97,6 +97,12 @@ class AuthBody:
         return c.DOMAIN_AUTH + challenge + card_nonce + self.encode()
 
 
+def record_id(record: bytes) -> str:
+    """The stable id of a card-signed transaction record (the 47 bytes of :class:`TxRecord`):
+    SHA-256 of the record, first 16 bytes in hex. The same on every terminal, the server and a receipt."""
+    return hashlib.sha256(record).hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class TxRecord:
     """The transaction record the card signs for every DEBIT / CHECK-IN (47 bytes)."""

@@ -13,7 +13,7 @@ encoded in CP858, anything CP858 lacks is folded to ASCII (``é`` stays, ``ğ`` 
 Control characters never reach the printer from text (no ESC/POS injection through a name).
 
 QR: native (``GS ( k``: model 2, error correction M), centred with ``ESC a 1``; the payload is binary
-(``terminal.receipt_qr``), stored as it is, so the printer encodes it in the byte mode.
+(``province.receipt_qr``), stored as it is, so the printer encodes it in the byte mode.
 
 Status (real-time ``DLE EOT n``): 1 = printer (bit 0x08 offline), 2 = offline cause (0x04 cover open,
 0x20 stopped by paper end), 4 = paper sensor (0x0C near end, 0x60 out; 0x12 = paper OK). Two traps are

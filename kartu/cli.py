@@ -326,7 +326,7 @@ def cmd_read(args: argparse.Namespace) -> int:
 def cmd_redeem(args: argparse.Namespace) -> int:
     import getpass
 
-    from terminal.programs import parse_amount
+    from province.programs import parse_amount
     from terminal.redeem import DebitInterrupted, DebitNotTrusted, RedemptionRefused
 
     station = _station(args, printing=True)
@@ -444,7 +444,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 def cmd_verify_receipt(args: argparse.Namespace) -> int:
     """SAH only for a counter receipt: the issuer's credential, the card's signature and the issuing
     terminal's certified signature all verify, each issuer key within its window (trust list)."""
-    from terminal.receipt_qr import QrFailure, QrPayloadError, verify_qr_payload
+    from province.receipt_qr import QrFailure, QrPayloadError, verify_qr_payload
 
     trust = _receipt_trust(args)
     if trust is None:
@@ -563,7 +563,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
     import csv
     import getpass
 
-    from server_stub.issuance import IssuanceError, IssuanceStation, IssueJob
+    from kartu.issuance import IssuanceError, IssuanceStation, IssueJob
     from server_stub.settings import Settings
 
     settings = Settings.from_env()

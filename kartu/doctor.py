@@ -82,8 +82,8 @@ def run_checks(config_path: Path, *, clock: Callable[[], float] = time.time) -> 
 
 
 def _enrolment(config: TerminalConfig, now: float) -> list[Check]:
+    from province.receipt_qr import QrPayloadError, ReceiptCert
     from terminal.enrolment import EnrolmentError, load_secrets
-    from terminal.receipt_qr import QrPayloadError, ReceiptCert
 
     try:
         secrets = load_secrets(config.data_dir)
@@ -101,7 +101,7 @@ def _enrolment(config: TerminalConfig, now: float) -> list[Check]:
 
 
 def _anchor(config: TerminalConfig) -> list[Check]:
-    from terminal.enrolment import fingerprint
+    from province.keys import fingerprint
     from terminal.truststore import TrustAnchor, TrustAnchorError
 
     try:
@@ -125,8 +125,8 @@ def _anchor(config: TerminalConfig) -> list[Check]:
 
 def _data(config: TerminalConfig, clock: Callable[[], float]) -> list[Check]:
     from kartu.station import StationError, open_station
+    from province.trust import SignedDataError
     from terminal.revocation import FreshnessPolicy
-    from terminal.trust import SignedDataError
 
     try:
         station = open_station(config, clock=clock)

@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from province.keys import fingerprint, same_fingerprint
+from province.receipt_qr import QrPayloadError, ReceiptCert
 from terminal.config import (
     DEFAULT_CONFIG_PATH,
     ConfigError,
@@ -36,13 +38,10 @@ from terminal.config import (
 from terminal.enrolment import (
     EnrolmentError,
     TerminalSecrets,
-    fingerprint,
     new_terminal_key,
     request_enrolment,
-    same_fingerprint,
     save_secrets,
 )
-from terminal.receipt_qr import QrPayloadError, ReceiptCert
 from terminal.sync import SyncClient, SyncError
 from terminal.truststore import TrustAnchor, TrustAnchorError
 

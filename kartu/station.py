@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from province.receipt_qr import QrPayloadError, ReceiptCert, ReceiptSigner
 from terminal.app import KhbsTerminal, PinResetter, assemble_terminal
 from terminal.card.errors import MalformedResponseError
 from terminal.card.session import TerminalCert
@@ -24,7 +25,6 @@ from terminal.config import TerminalConfig
 from terminal.db import make_engine
 from terminal.enrolment import EnrolmentError, TerminalSecrets, load_secrets, public_point
 from terminal.pending import PendingUpdates
-from terminal.receipt_qr import QrPayloadError, ReceiptCert, ReceiptSigner
 from terminal.redeem import Counter, ReceiptSink
 from terminal.revocation import FreshnessPolicy, RevocationCache
 from terminal.schema import migrate

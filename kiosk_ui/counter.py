@@ -59,13 +59,14 @@ from kiosk_ui.widgets import (
     label,
     panel,
 )
+from province.clock import WIB
+from province.programs import PROGRAMS, parse_amount
 from terminal.app import NotTheCheckedCard, TerminalStatus
 from terminal.card.errors import HolderCheckBlockedError, HolderMismatchError
 from terminal.clerks import Clerk
-from terminal.entitlements import WIB, Entitlement, Status
+from terminal.entitlements import Entitlement, Status
 from terminal.failures import FailureReason
 from terminal.ledger import DayTotals, Entry, LedgerError, ReceiptState, ReconcileReport, State
-from terminal.programs import PROGRAMS, parse_amount
 from terminal.readers import CardInserted, ReadersChanged
 from terminal.redeem import DebitInterrupted, Redemption, RedemptionRefused
 from terminal.tap import TapResult
@@ -970,7 +971,7 @@ class ReportScreen(Screen):
 
 
 def _unit_of(program: int) -> int:
-    from terminal.personalise import DEFAULT_UNIT
+    from province.programs import DEFAULT_UNIT
 
     return int(DEFAULT_UNIT[c.Program(program)])
 

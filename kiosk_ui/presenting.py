@@ -13,6 +13,7 @@ import enum
 from dataclasses import dataclass
 
 from card_applet_spec import constants as c
+from province.clock import WIB
 from terminal.app import ResetNotAllowed
 from terminal.card.connection import CardConnectionError, ReaderUnavailableError
 from terminal.card.errors import (
@@ -23,7 +24,6 @@ from terminal.card.errors import (
     PinBlockedError,
     WrongStateError,
 )
-from terminal.entitlements import WIB
 from terminal.failures import FailureReason
 from terminal.redeem import DebitInterrupted, PrintFailed, RedemptionError, RedemptionRefused
 from terminal.tap import TapResult

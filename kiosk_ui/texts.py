@@ -13,8 +13,8 @@ from PySide6.QtCore import QCoreApplication
 from card_applet_spec import constants as c
 from kiosk_ui.i18n import QT_TRANSLATE_NOOP
 from kiosk_ui.presenting import Age, Refusal, RefusalInfo, age_parts
+from province.programs import ProgramInfo, format_rupiah
 from terminal.entitlements import Entitlement, Status
-from terminal.programs import ProgramInfo, format_rupiah
 
 translate = QCoreApplication.translate
 

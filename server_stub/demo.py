@@ -28,7 +28,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from card_applet_spec import constants as c
 from card_applet_spec.credential import Claims, compressed_point, mask_nik, sign_credential
 from card_applet_spec.issuer import key_from_seed, uncompressed_point
-from card_applet_spec.records import TxRecord
+from card_applet_spec.records import TxRecord, record_id
+from province.clock import WIB
+from province.issuance import IssuedCard, holder_commitment
 from server_stub import db
 from server_stub.keys import KeyRing
 from server_stub.models import Citizen, Household, ProgramRow
@@ -37,7 +39,6 @@ from server_stub.services import access, cards, catalogue, ingest, registry
 from server_stub.services.context import ADMIN, Actor, Ctx
 from server_stub.services.reference import ensure_reference_data
 from server_stub.settings import Settings
-from terminal.personalise import IssuedCard, holder_commitment
 
 #: Rough population weights (thousands, BPS 2023) of the 14 regencies/cities, Kemendagri codes.
 POPULATION = {
@@ -123,7 +124,7 @@ def load_demo(
     """Load the demo data set into ``settings``' database (migrated first). Deterministic for a seed."""
     rng = random.Random(seed)
     now = int(time.time()) if now is None else now
-    today = dt.datetime.fromtimestamp(now, registry.WIB).date()
+    today = dt.datetime.fromtimestamp(now, WIB).date()
     engine = db.make_engine(settings)
     db.migrate(engine)
     sessions = db.session_factory(engine)
@@ -253,7 +254,7 @@ def _holder_ref_job(job: tuple[str, bytes]) -> bytes:
 def _cards(
     ctx: Ctx, rng: random.Random, people: list[Citizen], seed: int, now: int
 ) -> list[tuple[str, bytes]]:
-    today = dt.datetime.fromtimestamp(now, registry.WIB).date()
+    today = dt.datetime.fromtimestamp(now, WIB).date()
     plans = []
     for citizen in people:
         if registry.age_on(citizen.birth_date, today) < 17 or rng.random() > 0.6:
@@ -363,7 +364,7 @@ def _redemptions(
         body = record.encode()
         signature = demo_card_key(seed, raw).sign(record.signed_message(), algorithm)
         by_region.setdefault(region, []).append(
-            ingest.RecordIn(ingest.record_id(body), body, signature, serial, terminals[region])
+            ingest.RecordIn(record_id(body), body, signature, serial, terminals[region])
         )
     stored = 0
     for region, batch in sorted(by_region.items()):

@@ -185,7 +185,7 @@ class StatusDeltaRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger)
     issued_at: Mapped[int] = mapped_column(BigInteger)
-    #: The signed delta (terminal.statuslist.build_delta), cached once built.
+    #: The signed delta (province.statuslist.build_delta), cached once built.
     signed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 

@@ -23,15 +23,15 @@ from sqlalchemy import Engine
 from card_applet_spec import constants as c
 from card_applet_spec.credential import holder_commit, holder_ref, personal_details_digest
 from card_applet_spec.records import TxRecord
+from province.clock import WIB
+from province.receipt_qr import ReceiptSigner, receipt_reference
 from terminal.card.connection import CardConnectionError
 from terminal.card.errors import CardSessionError, MalformedResponseError
 from terminal.card.session import KhbsSession, PersonalData, PinPurpose, PinStatus, TerminalCert
 from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind, Interest
-from terminal.entitlements import WIB
 from terminal.ledger import DayTotals, Entry, Ledger, ReconcileReport
 from terminal.pending import PendingUpdates
 from terminal.receipt import EndOfDayReport, ReprintLine, VoidLine, build_report
-from terminal.receipt_qr import ReceiptSigner, receipt_reference
 from terminal.redeem import Counter, ReceiptSink, Redemption, RedemptionService
 from terminal.revocation import FreshnessPolicy, RevocationCache
 from terminal.tap import TapResult

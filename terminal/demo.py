@@ -20,21 +20,10 @@ from card_applet_spec.issuer import IssuerSigner, key_from_seed, uncompressed_po
 from card_applet_spec.records import ReceiptCertBody, TerminalCertBody
 from card_applet_spec.reference_card import CardTorn, FileStore, ReferenceCard
 from card_applet_spec.reference_card.state import StateFileError
-from terminal.app import KhbsTerminal, PinResetter, assemble_terminal
-from terminal.card.connection import InProcessConnection
-from terminal.card.session import KhbsSession, TerminalCert
-from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind
-from terminal.db import make_engine
-from terminal.ledger import Entry
-from terminal.personalise import GrantSpec, Holder, personalise
-from terminal.receipt import PrinterError, ReceiptPrinter, receipt_from_entry, render_receipt_lines
-from terminal.receipt_qr import ReceiptCert, ReceiptSigner
-from terminal.redeem import Counter, PrintFailed, ReceiptSink
-from terminal.revocation import RevocationCache
-from terminal.schema import migrate
-from terminal.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
-from terminal.sync import SyncStateStore
-from terminal.trust import (
+from province.issuance import GrantSpec, Holder
+from province.receipt_qr import ReceiptCert, ReceiptSigner
+from province.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
+from province.trust import (
     IssuerKeyEntry,
     StatusListKey,
     TerminalEntry,
@@ -42,6 +31,18 @@ from terminal.trust import (
     TrustListError,
     sign_trust_list,
 )
+from terminal.app import KhbsTerminal, PinResetter, assemble_terminal
+from terminal.card.connection import InProcessConnection
+from terminal.card.session import KhbsSession, TerminalCert
+from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind
+from terminal.db import make_engine
+from terminal.ledger import Entry
+from terminal.personalise import personalise
+from terminal.receipt import PrinterError, ReceiptPrinter, receipt_from_entry, render_receipt_lines
+from terminal.redeem import Counter, PrintFailed, ReceiptSink
+from terminal.revocation import RevocationCache
+from terminal.schema import migrate
+from terminal.sync import SyncStateStore
 from terminal.truststore import ANCHOR_FILE_NAME, TrustAnchor, TrustStore
 
 DAY = 86_400

@@ -12,7 +12,7 @@ them (a key that others could read is not this terminal's any more):
   :func:`load_secrets` in production);
 - ``server-token`` — the bearer token for ``/v1/sync``;
 - ``receipt.cert`` — the issuer's certificate for this key as the terminal's receipt-signing key
-  (``terminal.receipt_qr.ReceiptCert``: terminal id and validity window);
+  (``province.receipt_qr.ReceiptCert``: terminal id and validity window);
 - ``pin-reset.cert`` — the issuer-signed counter-terminal certificate (TLV ``7F21``), when the terminal
   may reset PINs.
 """
@@ -20,7 +20,6 @@ them (a key that others could read is not this terminal's any more):
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import re
 import stat
@@ -44,19 +43,6 @@ TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,200}")
 
 class EnrolmentError(Exception):
     """Enrolment cannot go on, or this terminal's enrolment files are missing or unsafe; in words."""
-
-
-def fingerprint(key: ec.EllipticCurvePublicKey) -> str:
-    """SHA-256 of the key's SubjectPublicKeyInfo, as 16 groups of 4 hex digits (what the sheet prints)."""
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    digest = hashlib.sha256(der).hexdigest().upper()
-    return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
-
-
-def same_fingerprint(typed: str, key: ec.EllipticCurvePublicKey) -> bool:
-    """The operator's typed fingerprint (any spacing, case, ':' or '-') is the key's, all 64 digits."""
-    cleaned = re.sub(r"[\s:\-]", "", typed).upper()
-    return cleaned == fingerprint(key).replace(" ", "")
 
 
 def new_terminal_key() -> ec.EllipticCurvePrivateKey:

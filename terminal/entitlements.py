@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 from card_applet_spec.constants import UNLIMITED, GrantStatus, Kind, Program, Unit
 from card_applet_spec.records import AuthBody, Balance, TxRecord
-from terminal.programs import PROGRAMS, ProgramInfo, format_amount, kind_of
-
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
+from province.clock import WIB
+from province.programs import PROGRAMS, ProgramInfo, format_amount, kind_of
 
 
 class Status(enum.Enum):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -47,11 +46,11 @@ from sqlalchemy import (
 )
 
 from card_applet_spec import constants as c
-from card_applet_spec.records import FORMAT_VERSION, TxRecord
+from card_applet_spec.records import FORMAT_VERSION, TxRecord, record_id
+from province.receipt_qr import RAW_SIGNATURE_LEN, RECEIPT_CERT_LEN, TerminalAttestation
 from terminal.card.session import SignedTx
 from terminal.db import begin_immediate
 from terminal.failures import FailureReason
-from terminal.receipt_qr import RAW_SIGNATURE_LEN, RECEIPT_CERT_LEN, TerminalAttestation
 
 
 class State(enum.Enum):
@@ -165,11 +164,6 @@ failures = Table(
     Column("created_at", Float, nullable=False),
     Column("uploaded_at", Float, nullable=True, index=True),
 )
-
-
-def record_id(record: bytes) -> str:
-    """Stable id of a card-signed record (the same on every terminal and the server)."""
-    return hashlib.sha256(record).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

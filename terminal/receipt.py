@@ -42,15 +42,14 @@ from typing import TYPE_CHECKING, Protocol
 from card_applet_spec import constants as c
 from card_applet_spec.credential import decode_credential
 from card_applet_spec.records import TxRecord
-from terminal.personalise import DEFAULT_UNIT
-from terminal.programs import PROGRAMS, format_amount
-from terminal.receipt_qr import ReceiptKind, TerminalAttestation, encode_qr_content, receipt_reference
+from province.clock import WIB
+from province.programs import DEFAULT_UNIT, PROGRAMS, format_amount
+from province.receipt_qr import ReceiptKind, TerminalAttestation, encode_qr_content, receipt_reference
 
 if TYPE_CHECKING:
     from terminal.ledger import Entry
 
 #: Western Indonesia Time: the whole of Kalimantan Tengah.
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 
 HEADER_GOVERNMENT = "PEMPROV KALTENG"  # Pemerintah Provinsi Kalimantan Tengah
 HEADER_CARD = "Kartu Huma Betang Sejahtera"
@@ -239,7 +238,7 @@ class RedemptionReceipt:
     tx_counter: int  # the card's transaction counter after this transaction
     revocation_age: dt.timedelta | None
     reference: str  # grievance reference, derived from the record
-    qr_payload: bytes  # the printed QR content (``terminal.receipt_qr.encode_qr_content``)
+    qr_payload: bytes  # the printed QR content (``province.receipt_qr.encode_qr_content``)
     reprint: bool = False
     copy_no: int = 0  # 1, 2, ... on copies (0: not numbered)
     void: VoidMark | None = None  # set: this is a void slip

@@ -29,6 +29,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from card_applet_spec import constants as c
 from card_applet_spec.credential import Credential, CredentialError, decode_credential
+from province.receipt_qr import (
+    ReceiptKind,
+    ReceiptSigner,
+    ReceiptSigningError,
+    TerminalAttestation,
+    attestation_matches,
+)
 from terminal.card.connection import CardConnectionError
 from terminal.card.errors import (
     CardSessionError,
@@ -54,13 +61,6 @@ from terminal.ledger import (
     record_type_for,
 )
 from terminal.pending import PendingUpdates, apply_pending
-from terminal.receipt_qr import (
-    ReceiptKind,
-    ReceiptSigner,
-    ReceiptSigningError,
-    TerminalAttestation,
-    attestation_matches,
-)
 from terminal.tap import TapResult, check_tap
 from terminal.verify import Reason, Verdict, Verifier, verify_der, verify_tx
 

@@ -53,8 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from card_applet_spec.constants import Program
-from terminal.db import begin_immediate
-from terminal.statuslist import (
+from province.statuslist import (
     CardStatus,
     StatusDelta,
     StatusListError,
@@ -62,7 +61,8 @@ from terminal.statuslist import (
     open_delta,
     open_snapshot,
 )
-from terminal.trust import SignedDataError, StatusListKey
+from province.trust import SignedDataError, StatusListKey
+from terminal.db import begin_immediate
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class StatusStoreError(RevocationError):
 
 class StatusKeySource(Protocol):
     """Port: the status-list keys of the verified trust list, read live (``terminal.truststore.TrustStore``;
-    ``terminal.trust.StatusKeyRing`` for tools and tests). May raise ``SignedDataError``."""
+    ``province.trust.StatusKeyRing`` for tools and tests). May raise ``SignedDataError``."""
 
     @property
     def status_keys(self) -> tuple[StatusListKey, ...]: ...

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from province.statuslist import StatusListError
+from province.trust import SignedDataError
 from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind
 from terminal.ledger import Ledger
 from terminal.pending import PendingUpdate, PendingUpdates
 from terminal.revocation import RevocationCache, RevocationError, StatusGapError
-from terminal.statuslist import StatusListError
-from terminal.trust import SignedDataError
 from terminal.truststore import TrustStore
 
 if TYPE_CHECKING:

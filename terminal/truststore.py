@@ -53,8 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from card_applet_spec.credential import key_id
-from terminal.db import begin_immediate
-from terminal.trust import (
+from province.trust import (
     MAX_TRUST_LIST_BYTES,
     SignedDataError,
     StatusListKey,
@@ -70,6 +69,7 @@ from terminal.trust import (
     sign_cose_sign1,
     verify_trust_list,
 )
+from terminal.db import begin_immediate
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
 from card_applet_spec.credential import Credential, CredentialError, decode_credential
+from province.statuslist import CardStatus
+from province.trust import SignedDataError
 from terminal.ages import age_in_words
 from terminal.card.session import SignedAuth, SignedTx
 from terminal.revocation import RevocationError, StatusStoreError
-from terminal.statuslist import CardStatus
-from terminal.trust import SignedDataError
 
 CLOCK_SKEW_S = 300
 
@@ -82,7 +82,7 @@ class IssuerKey:
 
 
 class IssuerKeys(Protocol):
-    """Issuer keys from a verified trust list — ``terminal.trust.TrustList`` is one."""
+    """Issuer keys from a verified trust list — ``province.trust.TrustList`` is one."""
 
     @property
     def issued_at(self) -> int: ...  # when the root signed the list (its age bounds VALID)

@@ -25,6 +25,9 @@ from card_applet_spec.records import ReceiptCertBody, TerminalCertBody, pin_bloc
 from card_applet_spec.reference_card import CardTorn, ReferenceCard
 from card_applet_spec.tlv import parse_single, parse_tlv, require
 from kartu.cli import EXIT_INVALID, main
+from province.receipt_qr import ReceiptCert, ReceiptKind, ReceiptSigner, encode_qr_payload
+from province.statuslist import CardStatus
+from province.trust import MAX_UINT, IssuerKeyEntry, StatusListKey, TrustList, sign_trust_list
 from terminal.app import KhbsTerminal, PinResetter, ResetNotAllowed
 from terminal.card.connection import InProcessConnection
 from terminal.card.errors import CardSessionError, MalformedResponseError
@@ -33,12 +36,9 @@ from terminal.catalogue import Catalogue
 from terminal.demo import ISSUER as DEMO_ISSUER
 from terminal.demo import LIST_SIZE, DemoWorld
 from terminal.ledger import State
-from terminal.receipt_qr import ReceiptCert, ReceiptKind, ReceiptSigner, encode_qr_payload
 from terminal.redeem import RedemptionError, RedemptionRefused
 from terminal.revocation import FreshnessPolicy
-from terminal.statuslist import CardStatus
 from terminal.tap import check_tap
-from terminal.trust import MAX_UINT, IssuerKeyEntry, StatusListKey, TrustList, sign_trust_list
 from terminal.truststore import TrustAnchor
 from terminal.verify import Reason, Verdict, Verifier
 from tests.support.counter import RecordingPrinter, service, sqlite_engine

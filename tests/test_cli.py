@@ -100,8 +100,8 @@ def test_unknown_when_revocation_data_is_old(data_dir: Path, capsys: pytest.Capt
 
 
 def test_verify_receipt_offline(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from province.receipt_qr import encode_qr_payload
     from terminal.demo import DemoWorld
-    from terminal.receipt_qr import encode_qr_payload
 
     assert (
         run(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from province.keys import fingerprint, same_fingerprint
 from terminal.enrolment import (
     KEY_FILE,
     PIN_RESET_CERT_FILE,
@@ -17,12 +18,10 @@ from terminal.enrolment import (
     TOKEN_FILE,
     EnrolmentError,
     TerminalSecrets,
-    fingerprint,
     load_secrets,
     new_terminal_key,
     public_point,
     request_enrolment,
-    same_fingerprint,
     save_secrets,
 )
 

@@ -12,18 +12,18 @@ from card_applet_spec import constants as c
 from card_applet_spec.constants import Unit
 from card_applet_spec.records import StatusBody
 from card_applet_spec.reference_card import ReferenceCard
+from province.issuance import GrantSpec
+from province.programs import parse_amount
+from province.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
+from province.trust import StatusKeyRing
 from terminal.card.connection import InProcessConnection
 from terminal.card.session import KhbsSession, PinStatus
 from terminal.db import make_engine
 from terminal.ledger import State
 from terminal.pending import PendingUpdate, PendingUpdates
-from terminal.personalise import GrantSpec
-from terminal.programs import parse_amount
 from terminal.redeem import DebitInterrupted, RedemptionRefused
 from terminal.revocation import RevocationCache
-from terminal.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
 from terminal.tap import check_tap
-from terminal.trust import StatusKeyRing
 from terminal.verify import FixedTrust, Reason, Verdict, Verifier
 from tests.support.counter import service
 from tests.support.world import (

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from terminal.nik import NikError, parse_nik
+from province.nik import NikError, parse_nik
 
 TODAY = dt.date(2026, 3, 10)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from card_applet_spec import constants as c
 from card_applet_spec.records import StatusBody
+from province.issuance import GrantSpec
 from terminal.pending import PendingUpdate, PendingUpdates
-from terminal.personalise import GrantSpec
 from terminal.verify import Reason, Verdict
 from tests.support.counter import service
 from tests.support.world import DAY, ISSUER, NOW, connect, make_card

@@ -22,6 +22,7 @@ from drivers.printer import (
     translate_errors,
     usb_printer,
 )
+from province.receipt_qr import verify_qr_payload
 from terminal.receipt import (
     STATUS_UNKNOWN,
     CoverOpen,
@@ -32,7 +33,6 @@ from terminal.receipt import (
     PrinterOffline,
     PrinterUnplugged,
 )
-from terminal.receipt_qr import verify_qr_payload
 from tests.printer_emulator import (
     Mode,
     PrinterEmulator,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from drivers.printer import MODEL_58MM, MODEL_80MM, render_document
-from terminal.receipt_qr import QrFailure, QrPayloadError, verify_qr_payload
+from province.receipt_qr import QrFailure, QrPayloadError, verify_qr_payload
 from tests.printer_emulator import EscPosDecoder, PrintLog
 from tests.support import receipts as fx
 

@@ -9,9 +9,9 @@ import pytest
 
 from card_applet_spec import constants as c
 from drivers.printer import EscposPrinter, serial_printer
+from province.receipt_qr import verify_qr_payload
 from terminal.ledger import Ledger, ReceiptState
 from terminal.receipt import EntryReceiptSink
-from terminal.receipt_qr import verify_qr_payload
 from terminal.redeem import RedemptionService
 from tests.printer_emulator import Mode, SerialPrinterEmulator
 from tests.support.counter import COUNTER, sqlite_engine

@@ -9,6 +9,13 @@ import pytest
 
 from card_applet_spec import constants as c
 from card_applet_spec.credential import CredentialError
+from province.receipt_qr import (
+    REFERENCE_ALPHABET,
+    QrFailure,
+    QrPayloadError,
+    receipt_reference,
+    verify_qr_payload,
+)
 from terminal.ledger import Entry, ReceiptState, State
 from terminal.receipt import (
     WIB,
@@ -33,13 +40,6 @@ from terminal.receipt import (
     layout_report,
     render_receipt_lines,
     render_report_lines,
-)
-from terminal.receipt_qr import (
-    REFERENCE_ALPHABET,
-    QrFailure,
-    QrPayloadError,
-    receipt_reference,
-    verify_qr_payload,
 )
 from terminal.redeem import PrintFailed
 from tests.support import receipts as fx

@@ -11,7 +11,7 @@ import pytest
 from card_applet_spec import constants as c
 from card_applet_spec.credential import decode_credential, der_to_raw
 from card_applet_spec.records import ReceiptCertBody, RecordError
-from terminal.receipt_qr import (
+from province.receipt_qr import (
     BASE45_ALPHABET,
     QR_PREFIX,
     QR_PREFIX_BYTES,

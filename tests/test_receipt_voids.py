@@ -13,6 +13,7 @@ from sqlalchemy import text, update
 
 from card_applet_spec import constants as c
 from drivers.printer import EscposPrinter, serial_printer
+from province.receipt_qr import QrFailure, QrPayloadError, ReceiptSigner, verify_qr_payload
 from terminal.app import KhbsTerminal
 from terminal.catalogue import Catalogue
 from terminal.ledger import Ledger, ReceiptState, redemptions
@@ -23,7 +24,6 @@ from terminal.receipt import (
     render_receipt_lines,
     render_report_lines,
 )
-from terminal.receipt_qr import QrFailure, QrPayloadError, ReceiptSigner, verify_qr_payload
 from terminal.redeem import Counter, RedemptionService
 from tests.printer_emulator import Document, SerialPrinterEmulator
 from tests.support import receipts as fx

@@ -8,6 +8,7 @@ import pytest
 
 from card_applet_spec import constants as c
 from card_applet_spec.reference_card import CardTorn
+from province.clock import WIB
 from terminal.ledger import ReceiptState, State
 from terminal.redeem import DebitInterrupted, RedemptionRefused
 from terminal.verify import Reason, Verdict
@@ -106,7 +107,7 @@ def test_void_is_a_compensating_record() -> None:
     svc.ledger.void(done.entry.id, "salah jumlah / wrong amount", "clerk-7")
     entry = svc.ledger.get(done.entry.id)
     assert entry.state is State.COMMITTED and entry.voided  # the original stays
-    totals = svc.ledger.day_totals(dt.date(2027, 1, 1), dt.timezone(dt.timedelta(hours=7)))
+    totals = svc.ledger.day_totals(dt.date(2027, 1, 1), WIB)
     assert totals.voids == 1 and totals.per_program == {}
 
 

@@ -14,6 +14,15 @@ from sqlalchemy import Engine, event
 
 from card_applet_spec.constants import Program
 from card_applet_spec.issuer import key_from_seed
+from province.statuslist import (
+    CardStatus,
+    StatusListError,
+    build_delta,
+    build_snapshot,
+    new_status_list,
+    set_status,
+)
+from province.trust import StatusKeyRing
 from terminal.db import make_engine
 from terminal.revocation import (
     DAY_S,
@@ -27,15 +36,6 @@ from terminal.revocation import (
     StatusIndexError,
     StatusStoreError,
 )
-from terminal.statuslist import (
-    CardStatus,
-    StatusListError,
-    build_delta,
-    build_snapshot,
-    new_status_list,
-    set_status,
-)
-from terminal.trust import StatusKeyRing
 
 NOW = 1_798_761_600
 KEY_SEED = "KHBS test status-list key"
@@ -330,7 +330,7 @@ CHILD = textwrap.dedent(
     from card_applet_spec.issuer import key_from_seed
     from terminal.db import make_engine
     from terminal.revocation import RevocationCache
-    from terminal.trust import StatusKeyRing
+    from province.trust import StatusKeyRing
 
     db, where, kind, raw_path, seed = sys.argv[1:]
     engine = make_engine(db)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from card_applet_spec.issuer import key_from_seed
-from terminal.statuslist import (
+from province.statuslist import (
     MAX_SIZE,
     TYP_DELTA,
     TYP_SNAPSHOT,
@@ -33,7 +33,7 @@ from terminal.statuslist import (
     verify_delta,
     verify_snapshot,
 )
-from terminal.trust import sign_cose_sign1, sign_trust_list
+from province.trust import sign_cose_sign1, sign_trust_list
 from tests.test_trust import make_trust_list
 
 NOW = 1_798_761_600

@@ -19,9 +19,8 @@ from card_applet_spec.credential import (
     sign_credential,
 )
 from card_applet_spec.issuer import key_from_seed
-from terminal.db import make_engine
-from terminal.statuslist import build_snapshot, new_status_list
-from terminal.trust import (
+from province.statuslist import build_snapshot, new_status_list
+from province.trust import (
     COSE_HDR_TYP,
     TYP_TRUST_LIST,
     IssuerKeyEntry,
@@ -36,6 +35,7 @@ from terminal.trust import (
     sign_trust_list,
     verify_trust_list,
 )
+from terminal.db import make_engine
 from terminal.truststore import TrustAnchor, TrustStore
 
 NOW = 1_798_761_600  # 2027-01-01

@@ -23,13 +23,8 @@ from card_applet_spec.constants import Program
 from card_applet_spec.issuer import IssuerSigner, key_from_seed
 from card_applet_spec.reference_card import ReferenceCard
 from kartu.cli import EXIT_DEVICE, main
-from terminal.ages import age_in_words
-from terminal.db import make_engine
-from terminal.demo import ISSUER, LIST_ID, LIST_SIZE, ROOT, STATUS_KEY, DemoWorld
-from terminal.revocation import FreshnessPolicy, RevocationCache, StatusStoreError
-from terminal.statuslist import CardStatus, StatusListError, build_delta, build_snapshot, new_status_list
-from terminal.tap import check_tap
-from terminal.trust import (
+from province.statuslist import CardStatus, StatusListError, build_delta, build_snapshot, new_status_list
+from province.trust import (
     MAX_UINT,
     IssuerKeyEntry,
     StatusListKey,
@@ -38,6 +33,11 @@ from terminal.trust import (
     sec1_point,
     sign_trust_list,
 )
+from terminal.ages import age_in_words
+from terminal.db import make_engine
+from terminal.demo import ISSUER, LIST_ID, LIST_SIZE, ROOT, STATUS_KEY, DemoWorld
+from terminal.revocation import FreshnessPolicy, RevocationCache, StatusStoreError
+from terminal.tap import check_tap
 from terminal.truststore import (
     ANCHOR_FILE_NAME,
     RootRotation,

@@ -30,6 +30,7 @@ from card_applet_spec.issuer import IssuerSigner, key_from_seed, uncompressed_po
 from card_applet_spec.pin_envelope import private_key_from_scalar
 from card_applet_spec.records import TerminalCertBody
 from card_applet_spec.reference_card import MemoryStore, ReferenceCard
+from province.issuance import GrantSpec, Holder
 from terminal.card.errors import (
     ApduError,
     ApplicationNotFoundError,
@@ -54,7 +55,7 @@ from terminal.card.errors import (
     error_for_sw,
 )
 from terminal.card.session import KhbsSession, TerminalCert
-from terminal.personalise import GrantSpec, Holder, personalise
+from terminal.personalise import personalise
 from tests.fakes import ScriptedConnection
 
 VECTORS = Path(card_applet_spec.__file__).resolve().parent / "vectors"

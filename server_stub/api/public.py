@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse, Response
 
+from province.clock import WIB
+from province.programs import format_amount
 from server_stub.api.deps import PublicCtx
 from server_stub.api.schemas import ErrorOut, FiguresOut, HealthOut, ReceiptIn, VerdictOut
 from server_stub.services import publications, receipts, transparency
-from terminal.programs import format_amount
 
 router = APIRouter(tags=["public"], responses={422: {"model": ErrorOut}})
 
@@ -58,7 +59,7 @@ def figures(ctx: PublicCtx, year: Year = None) -> FiguresOut:
 def figures_page(ctx: PublicCtx, year: Year = None) -> HTMLResponse:
     f = transparency.figures(ctx, year=year)
     e = html.escape
-    when = dt.datetime.fromtimestamp(f.generated_at, dt.timezone(dt.timedelta(hours=7)))
+    when = dt.datetime.fromtimestamp(f.generated_at, WIB)
     cards = "".join(
         f"<tr><td>{e(r.region_name)}</td><td>{e(r.month)}</td><td class=n>{r.cards_issued}</td></tr>"
         for r in f.cards

@@ -15,6 +15,7 @@ from card_applet_spec.constants import REGIONS
 from card_applet_spec.credential import compressed_point
 from card_applet_spec.records import ReceiptCertBody, TerminalCertBody
 from card_applet_spec.tlv import tlv
+from province.receipt_qr import ReceiptCert
 from server_stub.errors import Conflict, EnrolmentCodeInvalid, Invalid, NotFound, Unauthorized
 from server_stub.models import Agency, Clerk, Terminal
 from server_stub.repositories import access as repo
@@ -31,7 +32,6 @@ from server_stub.services.context import (
     Ctx,
 )
 from server_stub.services.issuer import current_issuer
-from terminal.receipt_qr import ReceiptCert
 
 TERMINAL_ID = re.compile(r"^[A-Z0-9]{8}$")
 USERNAME = re.compile(r"^[a-z0-9_.-]{3,64}$")
@@ -79,7 +79,7 @@ class Enrolment:
     terminal: TerminalView
     token: str
     certificate: bytes | None  # PIN-reset certificate (TLV 7F21), when asked for
-    receipt_certificate: bytes  # the issuer-certified receipt key (terminal.receipt_qr.ReceiptCert)
+    receipt_certificate: bytes  # the issuer-certified receipt key (province.receipt_qr.ReceiptCert)
 
 
 def terminal_view(t: Terminal) -> TerminalView:

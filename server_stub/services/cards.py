@@ -18,6 +18,9 @@ from sqlalchemy import func, select
 from card_applet_spec import constants as c
 from card_applet_spec.credential import decode_credential, mask_nik
 from card_applet_spec.records import GrantBody, StatusBody
+from province.clock import WIB
+from province.issuance import GrantSpec, Holder, IssuedCard
+from province.statuslist import CardStatus
 from server_stub.errors import Conflict, Forbidden, Invalid, NotFound
 from server_stub.models import (
     Card,
@@ -34,9 +37,7 @@ from server_stub.repositories import registry as registry_repo
 from server_stub.services import audit, publications
 from server_stub.services.context import AGENCY_ADMIN, CARD_OFFICER, REGISTRAR, Ctx
 from server_stub.services.issuer import card_issuer_points, current_key, signer_for_kid
-from server_stub.services.registry import WIB, load_citizen
-from terminal.personalise import GrantSpec, Holder, IssuedCard
-from terminal.statuslist import CardStatus
+from server_stub.services.registry import load_citizen
 
 STATE_VALUE = {"active": CardStatus.VALID, "suspended": CardStatus.SUSPENDED, "revoked": CardStatus.REVOKED}
 STATE_LIFECYCLE = {

@@ -63,13 +63,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import QueryableAttribute
 
 from card_applet_spec import constants as c
-from card_applet_spec.records import FORMAT_VERSION, RecordError, TxRecord
+from card_applet_spec.records import FORMAT_VERSION, RecordError, TxRecord, record_id
+from province.clock import WIB
 from server_stub.models import Base, Card, FailureEvent, Flag, Redemption, Void
 from server_stub.repositories import scope
 from server_stub.services import audit
 from server_stub.services import cards as cards_service
 from server_stub.services.context import Ctx
-from server_stub.services.registry import WIB
 
 if TYPE_CHECKING:
     import psycopg
@@ -98,11 +98,6 @@ CLONE_FLAGS = frozenset({FLAG_COUNTER_CONFLICT, FLAG_COUNTER_REGRESSION})
 
 _ECDSA = ec.ECDSA(hashes.SHA256())
 _DOMAIN = c.DOMAIN_TX
-
-
-def record_id(record: bytes) -> str:
-    """The stable id of a card-signed record: the same as ``terminal.ledger.record_id``."""
-    return hashlib.sha256(record).hexdigest()[:32]
 
 
 VERIFY_THREADS = os.cpu_count() or 1

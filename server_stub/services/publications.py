@@ -1,5 +1,5 @@
 """What the server publishes for terminals: the signed trust list, the signed status list (snapshot and
-sequence-numbered deltas, ``terminal.statuslist``), and the pending grants / status commands per card.
+sequence-numbered deltas, ``province.statuslist``), and the pending grants / status commands per card.
 
 Every publication is a pure function of the database at a sequence number, signed deterministically
 (RFC 6979), so the same ``seq`` always gives the same bytes — terminals refuse "same seq, other content".
@@ -21,15 +21,9 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import CursorResult, Result, select, update
 
 from card_applet_spec import constants as c
-from server_stub.errors import Conflict, Invalid, OutOfScope
-from server_stub.models import Card, Grant, StatusChange, StatusCommand, StatusDeltaRow, Terminal
-from server_stub.repositories import counters, scope
-from server_stub.services import audit
-from server_stub.services.context import AUDITOR, REGISTRAR, Ctx
-from server_stub.services.issuer import keys as issuer_keys
-from terminal.enrolment import fingerprint
-from terminal.statuslist import build_delta, build_snapshot, new_status_list, set_status
-from terminal.trust import (
+from province.keys import fingerprint
+from province.statuslist import build_delta, build_snapshot, new_status_list, set_status
+from province.trust import (
     MAX_UINT,
     TYP_TRUST_LIST,
     IssuerKeyEntry,
@@ -39,6 +33,12 @@ from terminal.trust import (
     sec1_point,
     sign_trust_list,
 )
+from server_stub.errors import Conflict, Invalid, OutOfScope
+from server_stub.models import Card, Grant, StatusChange, StatusCommand, StatusDeltaRow, Terminal
+from server_stub.repositories import counters, scope
+from server_stub.services import audit
+from server_stub.services.context import AUDITOR, REGISTRAR, Ctx
+from server_stub.services.issuer import keys as issuer_keys
 
 MAX_PENDING = 5000
 

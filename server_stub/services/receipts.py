@@ -1,4 +1,4 @@
-"""Receipt verification: a scanned receipt QR (``terminal.receipt_qr``) checked against the issuer keys
+"""Receipt verification: a scanned receipt QR (``province.receipt_qr``) checked against the issuer keys
 (with their windows) and against what terminals have uploaded. The answer carries no personal data.
 
 A receipt the server holds (a terminal uploaded its record) is ``valid`` or ``voided`` as the server
@@ -16,10 +16,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
-from server_stub.models import Card, IssuerKey, Redemption
-from server_stub.services.context import Ctx
-from server_stub.services.ingest import record_id
-from terminal.receipt_qr import (
+from card_applet_spec.records import record_id
+from province.receipt_qr import (
     MALFORMED,
     QrPayloadError,
     ReceiptKind,
@@ -27,6 +25,8 @@ from terminal.receipt_qr import (
     verify_card_part,
     verify_terminal_part,
 )
+from server_stub.models import Card, IssuerKey, Redemption
+from server_stub.services.context import Ctx
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class _Key:
 
 
 class _IssuerWindows:
-    """The server's issuer keys with their windows (``issuer_for`` as ``terminal.trust.TrustList``)."""
+    """The server's issuer keys with their windows (``issuer_for`` as ``province.trust.TrustList``)."""
 
     def __init__(self, keys: list[IssuerKey]) -> None:
         self.keys = {bytes.fromhex(k.kid): k for k in keys}

@@ -8,11 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from card_applet_spec import constants as c
+from province.programs import DEFAULT_UNIT, PROGRAMS
 from server_stub.models import Agency, IssuerKey, ProgramRow
 from server_stub.repositories import counters
 from server_stub.services.context import Ctx
-from terminal.personalise import DEFAULT_UNIT
-from terminal.programs import PROGRAMS
 
 AGENCIES: dict[str, str] = {
     "DINSOS": "Dinas Sosial",

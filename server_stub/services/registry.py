@@ -12,15 +12,14 @@ from typing import Any
 
 from card_applet_spec.constants import REGIONS
 from card_applet_spec.credential import mask_nik
+from province.clock import WIB
+from province.nik import Nik, NikError, parse_nik
 from server_stub.errors import Conflict, Forbidden, Invalid, InvalidNik, NotFound
 from server_stub.models import Card, Citizen, Eligibility, Household, ProgramRow
 from server_stub.repositories import registry as repo
 from server_stub.services import audit
 from server_stub.services.context import AGENCY_ADMIN, REGISTRAR, Actor, Ctx
 from server_stub.services.reference import OCCUPATIONS
-from terminal.nik import Nik, NikError, parse_nik
-
-WIB = dt.timezone(dt.timedelta(hours=7))
 
 
 def check_nik(raw: str, *, today: dt.date | None = None) -> Nik:

@@ -10,10 +10,9 @@ from sqlalchemy.orm import QueryableAttribute
 
 from card_applet_spec import constants as c
 from card_applet_spec.constants import REGIONS
+from province.programs import DEFAULT_UNIT, PROGRAMS
 from server_stub.models import Card, FailureEvent, Grant, Redemption
 from server_stub.services.context import Ctx
-from terminal.personalise import DEFAULT_UNIT
-from terminal.programs import PROGRAMS
 
 UNIT_NAMES = {
     c.Unit.RUPIAH: "rupiah",

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from card_applet_spec.issuer import key_from_seed, uncompressed_point
 from card_applet_spec.reference_card import ReferenceCard
+from kartu.issuance import IssuanceStation
 from server_stub import db
 from server_stub.app import create_app
-from server_stub.issuance import IssuanceStation
 from server_stub.keys import KeyRing
 from server_stub.services.context import Ctx
 from server_stub.services.reference import ensure_reference_data

@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
 from card_applet_spec import constants as c
+from kartu.issuance import IssuanceStation
 from server_stub import db
 from server_stub.app import create_app
-from server_stub.issuance import IssuanceStation
 from server_stub.models import Flag, Redemption
 from server_stub.settings import Settings
 from tests.server.conftest import ADMIN_TOKEN, KEY_SEED, PG_URL, T0, drop_pg_schema, reset_pg_schema

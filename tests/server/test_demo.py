@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from card_applet_spec.constants import REGIONS
 from card_applet_spec.credential import decode_credential
+from province.nik import parse_nik
 from server_stub import db
 from server_stub.demo import DemoSummary, load_demo
 from server_stub.models import Card, CatalogueItem, Citizen
 from server_stub.settings import Settings
-from terminal.nik import parse_nik
 from tests.server.conftest import T0
 
 

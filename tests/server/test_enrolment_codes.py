@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session
 
 from card_applet_spec.credential import compressed_point, verify_raw_es256
 from card_applet_spec.issuer import key_from_seed, uncompressed_point
+from province.receipt_qr import ReceiptCert
 from server_stub import db
 from server_stub.app import create_app
 from server_stub.models import Base
 from server_stub.repositories import enrolment_codes as codes_repo
 from server_stub.services.access import hash_code, new_enrolment_code, normalise_code
 from server_stub.settings import Settings
-from terminal.receipt_qr import ReceiptCert
 from tests.server.conftest import (
     ADMIN,
     ADMIN_TOKEN,

@@ -8,8 +8,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
+from province.receipt_qr import ReceiptKind, encode_qr_payload
 from server_stub.keys import KeyRing
-from terminal.receipt_qr import ReceiptKind, encode_qr_payload
 from tests.server.conftest import ADMIN, T0, World, bearer, ok
 from tests.server.helpers import PIN, CardUnderTest, b64, forge, upload_item
 from tests.support.world import receipt_signer

@@ -9,7 +9,7 @@ import pytest
 
 from card_applet_spec import constants as c
 from card_applet_spec.credential import decode_credential, holder_commit, holder_ref, personal_details_digest
-from server_stub.issuance import BatchProgress, IssuanceError, IssueJob
+from kartu.issuance import BatchProgress, IssuanceError, IssueJob
 from tests.server.conftest import ADMIN, T0, World, bearer, ok
 from tests.server.helpers import PIN, CardUnderTest, upload_item
 

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from card_applet_spec import constants as c
+from province.trust import TYP_TRUST_LIST, TrustListError
 from terminal.card.session import KhbsSession
 from terminal.revocation import DAY_S
-from terminal.trust import TYP_TRUST_LIST, TrustListError
 from terminal.truststore import TrustAnchor, load_trust_list_file
 from terminal.verify import Reason, Verdict
 from tests.server.conftest import Clock, World, bearer

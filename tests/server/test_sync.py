@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from card_applet_spec import constants as c
 from card_applet_spec.tlv import parse_single, parse_tlv
-from terminal.statuslist import CardStatus, StatusDelta, verify_delta, verify_snapshot
-from terminal.trust import parse_point, verify_trust_list
+from province.statuslist import CardStatus, StatusDelta, verify_delta, verify_snapshot
+from province.trust import parse_point, verify_trust_list
 from tests.server.conftest import ADMIN, T0, Clock, World, bearer, ok
 from tests.server.helpers import PIN, CardUnderTest, upload_item
 

@@ -17,6 +17,7 @@ from card_applet_spec import constants as c
 from card_applet_spec.credential import Claims, compressed_point, key_id, sign_credential
 from card_applet_spec.issuer import key_from_seed
 from card_applet_spec.records import ReceiptCertBody, TxRecord
+from province.receipt_qr import ReceiptCert, ReceiptKind, ReceiptSigner, TerminalAttestation
 from terminal.receipt import (
     WIB,
     EndOfDayReport,
@@ -27,7 +28,6 @@ from terminal.receipt import (
     build_receipt,
     build_report,
 )
-from terminal.receipt_qr import ReceiptCert, ReceiptKind, ReceiptSigner, TerminalAttestation
 
 ISSUER_SEED = "khbs-test-issuer-2026"
 OTHER_ISSUER_SEED = "khbs-test-issuer-rogue"
@@ -76,7 +76,7 @@ def issuer_lookup(*keys: ec.EllipticCurvePrivateKey) -> Callable[[bytes], ec.Ell
 
 @dataclass(frozen=True)
 class IssuerWindow:
-    """An issuer key with its window, as ``terminal.trust.IssuerKeyEntry`` has it."""
+    """An issuer key with its window, as ``province.trust.IssuerKeyEntry`` has it."""
 
     public_key: ec.EllipticCurvePublicKey
     issue_from: int = 0

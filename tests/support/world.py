@@ -18,10 +18,11 @@ from card_applet_spec.credential import compressed_point, decode_credential
 from card_applet_spec.issuer import IssuerSigner, key_from_seed
 from card_applet_spec.records import ReceiptCertBody
 from card_applet_spec.reference_card import CardTorn, FileStore, MemoryStore, ReferenceCard
+from province.issuance import GrantSpec, Holder, IssuedCard
+from province.receipt_qr import ReceiptCert, ReceiptSigner
 from terminal.card.connection import InProcessConnection
 from terminal.card.session import KhbsSession
-from terminal.personalise import GrantSpec, Holder, IssuedCard, personalise
-from terminal.receipt_qr import ReceiptCert, ReceiptSigner
+from terminal.personalise import personalise
 from terminal.verify import FixedTrust, IssuerKey, Verifier
 
 NOW = 1_798_761_600  # 2027-01-01T00:00:00Z

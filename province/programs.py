@@ -6,6 +6,18 @@ from dataclasses import dataclass
 
 from card_applet_spec.constants import PROGRAM_KIND, UNLIMITED, Kind, Program, Unit
 
+#: The unit each programme's grants count in when the issuer does not say otherwise.
+DEFAULT_UNIT: dict[Program, Unit] = {
+    Program.BLT: Unit.RUPIAH,
+    Program.SEMBAKO: Unit.GRAM,
+    Program.PENDIDIKAN: Unit.VISIT,
+    Program.KESEHATAN: Unit.VISIT,
+    Program.LAPANGAN_KERJA: Unit.STATUS,
+    Program.MODAL_TANI_NELAYAN: Unit.RUPIAH,
+    Program.PERUMAHAN_GURU: Unit.STATUS,
+    Program.PELATIHAN: Unit.STATUS,
+}
+
 
 @dataclass(frozen=True)
 class ProgramInfo:

@@ -21,7 +21,7 @@ heard from the centre (``terminal.revocation.FreshnessPolicy`` bounds it per pur
 The server encodes and signs (:func:`sign_trust_list`); terminals verify and decode
 (:func:`verify_trust_list`) with the root of trust installed outside their database
 (``terminal.truststore``). The COSE envelope and strict CBOR readers here are shared with
-``terminal.statuslist`` and ``terminal.truststore``.
+``province.statuslist`` and ``terminal.truststore``.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class TrustField(IntEnum):
     TERMINALS = 5
 
 
-# --- COSE_Sign1 envelope (shared with terminal.statuslist) ---------------------------------------
+# --- COSE_Sign1 envelope (shared with province.statuslist) ---------------------------------------
 
 
 def sign_cose_sign1(

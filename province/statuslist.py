@@ -6,7 +6,7 @@ REVOKED 1, SUSPENDED 2 (3 is reserved and refused). Packing follows the IETF dra
 byte ``i // 4`` at bit ``2 * (i % 4)``, least significant bits first; unused bits of the last byte are 0.
 
 Both publications are tagged COSE_Sign1 (ES256) signed by a status-list key named in the trust list,
-with a ``typ`` in the protected header (``terminal.trust.open_cose_sign1``). A terminal opens them with
+with a ``typ`` in the protected header (``province.trust.open_cose_sign1``). A terminal opens them with
 :func:`open_snapshot` / :func:`open_delta`: the key is picked by the header's ``kid`` among the trust
 list's status-list keys, and the signed ``issued_at`` must lie in that key's window (rotation: the old
 key signs until X, the new one from Y):
@@ -41,7 +41,7 @@ from enum import IntEnum
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from terminal.trust import (
+from province.trust import (
     MAX_UINT,
     SignedDataError,
     StatusListKey,

@@ -156,7 +156,7 @@ class _IssuerKeyLike(Protocol):
 
 
 class IssuerKeys(Protocol):
-    """The issuer keys with their windows (``terminal.trust.TrustList`` is one)."""
+    """The issuer keys with their windows (``province.trust.TrustList`` is one)."""
 
     def issuer_for(self, kid: bytes, issued_at: int, now: float) -> _IssuerKeyLike | None: ...
 
