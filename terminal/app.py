@@ -24,14 +24,14 @@ from card_applet_spec import constants as c
 from card_applet_spec.credential import holder_commit, holder_ref, personal_details_digest
 from card_applet_spec.records import TxRecord
 from province.clock import WIB
-from province.receipt_qr import ReceiptSigner, receipt_reference
+from province.receipt_qr import ReceiptSigner
 from terminal.card.connection import CardConnectionError
 from terminal.card.errors import CardSessionError, MalformedResponseError
 from terminal.card.session import KhbsSession, PersonalData, PinPurpose, PinStatus, TerminalCert
 from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind, Interest
 from terminal.ledger import DayTotals, Entry, Ledger, ReconcileReport
 from terminal.pending import PendingUpdates
-from terminal.receipt import EndOfDayReport, ReprintLine, VoidLine, build_report
+from terminal.receipt import EndOfDayReport, build_report
 from terminal.redeem import Counter, ReceiptSink, Redemption, RedemptionService
 from terminal.revocation import FreshnessPolicy, RevocationCache
 from terminal.tap import TapResult
@@ -264,32 +264,8 @@ class KhbsTerminal:
             receipts_pending=len(self.ledger.receipts_pending()),
             gross=totals.gross,
             voided=totals.voided,
-            void_lines=[
-                VoidLine(
-                    reference=receipt_reference(v.reference_record)
-                    if v.reference_record
-                    else v.redemption_id[:8],
-                    program=v.program,
-                    unit=v.unit,
-                    amount=v.amount,
-                    reason=v.reason,
-                    clerk=v.clerk,
-                    time=dt.datetime.fromtimestamp(v.at, WIB),
-                )
-                for v in totals.void_lines
-            ],
-            reprint_lines=[
-                ReprintLine(
-                    reference=receipt_reference(r.reference_record)
-                    if r.reference_record
-                    else r.redemption_id[:8],
-                    copy_no=r.copy_no,
-                    clerk=r.clerk,
-                    time=dt.datetime.fromtimestamp(r.at, WIB),
-                    voided=r.voided,
-                )
-                for r in totals.reprint_lines
-            ],
+            void_lines=totals.void_lines,
+            reprint_lines=totals.reprint_lines,
         )
 
     def status(self) -> TerminalStatus:

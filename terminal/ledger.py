@@ -47,7 +47,7 @@ from sqlalchemy import (
 
 from card_applet_spec import constants as c
 from card_applet_spec.records import FORMAT_VERSION, TxRecord, record_id
-from province.receipt_qr import RAW_SIGNATURE_LEN, RECEIPT_CERT_LEN, TerminalAttestation
+from province.receipt_qr import RAW_SIGNATURE_LEN, RECEIPT_CERT_LEN, TerminalAttestation, receipt_reference
 from terminal.card.session import SignedTx
 from terminal.db import begin_immediate
 from terminal.failures import FailureReason
@@ -166,7 +166,7 @@ failures = Table(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Intent:
     """What the terminal asks the card, and what it expects the card to sign back (SPEC §5.12 step 11).
 
@@ -205,26 +205,13 @@ class VoidInfo:
     attestation: TerminalAttestation | None = None
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One ledger row, as the UI, receipts, sync and the CLI see it."""
+@dataclass(frozen=True, kw_only=True)
+class Entry(Intent):
+    """One ledger row, as the UI, receipts, sync and the CLI see it: the :class:`Intent` the terminal
+    recorded before the DEBIT (its fields are this row's), then what became of it."""
 
     id: str
     state: State
-    card_serial: bytes
-    program: int
-    amount: int
-    unit: int
-    clerk_id: str
-    terminal_id: str
-    site: str
-    nonce: bytes
-    terminal_time: int
-    expected_counter: int
-    credential: bytes
-    holder_name: str
-    nik_masked: str
-    data_age_s: float | None
     tx_counter: int | None
     balance_after: int | None
     record: bytes | None
@@ -239,16 +226,12 @@ class Entry:
     updated_at: float
     uploaded_at: float | None
     voided: bool = False
-    tx_type: int | None = None
-    grant_seq: int | None = None
-    expected_balance_after: int | None = None
-    clerk_name: str = ""
     attestation: TerminalAttestation | None = None  # the terminal's receipt attestation, if made
     void: VoidInfo | None = None
     reprints: int = 0  # copies printed (or attempted) so far
 
 
-def expected_record(row: Intent | Entry) -> TxRecord:
+def expected_record(row: Intent) -> TxRecord:
     """The record the card must sign for this intent: every field fixed by the terminal or the card's
     signed state before the DEBIT (SPEC §5.12 step 11)."""
     if row.tx_type is None or row.grant_seq is None or row.expected_balance_after is None:
@@ -329,12 +312,17 @@ class Reprint:
     created_at: float
 
 
+def _line_reference(record: bytes | None, redemption_id: str) -> str:
+    """The receipt reference of a ledger row (the card-signed record's), or the row id's first
+    8 characters for a row without a record (never the case for a committed redemption)."""
+    return receipt_reference(record) if record else redemption_id[:8]
+
+
 @dataclass(frozen=True)
 class VoidLine:
-    """A void as the end-of-day report lists it."""
+    """A void as the end-of-day report lists it (``at``: when it was voided, epoch seconds)."""
 
-    reference_record: bytes | None  # the card-signed record (the report derives the reference)
-    redemption_id: str
+    reference: str
     program: int
     unit: int
     amount: int
@@ -345,12 +333,13 @@ class VoidLine:
 
 @dataclass(frozen=True)
 class ReprintLine:
-    redemption_id: str
-    reference_record: bytes | None
+    """A copy of a receipt printed that day (``copy_no`` 1 for the first copy)."""
+
+    reference: str
     copy_no: int
     clerk: str
-    voided: bool
     at: float
+    voided: bool = False
 
 
 @dataclass(frozen=True)
@@ -786,8 +775,7 @@ class Ledger:
             if e.void is not None:
                 void_lines.append(
                     VoidLine(
-                        e.record,
-                        e.id,
+                        _line_reference(e.record, e.id),
                         e.program,
                         e.unit,
                         e.amount,
@@ -805,12 +793,11 @@ class Ledger:
                     records[r.redemption_id] = self.get(r.redemption_id).record
                 reprint_lines.append(
                     ReprintLine(
-                        r.redemption_id,
-                        records[r.redemption_id],
+                        _line_reference(records[r.redemption_id], r.redemption_id),
                         r.copy_no,
                         r.clerk_name or r.clerk_id,
-                        r.voided,
                         r.created_at,
+                        r.voided,
                     )
                 )
         refusals: dict[str, int] = {}

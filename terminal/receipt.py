@@ -45,6 +45,7 @@ from card_applet_spec.records import TxRecord
 from province.clock import WIB
 from province.programs import DEFAULT_UNIT, PROGRAMS, format_amount
 from province.receipt_qr import ReceiptKind, TerminalAttestation, encode_qr_content, receipt_reference
+from terminal.ledger import ReprintLine, VoidLine
 
 if TYPE_CHECKING:
     from terminal.ledger import Entry
@@ -442,30 +443,6 @@ REFUSAL_LABELS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class VoidLine:
-    """A void on the end-of-day report."""
-
-    reference: str
-    program: int
-    unit: int
-    amount: int
-    reason: str
-    clerk: str
-    time: dt.datetime
-
-
-@dataclass(frozen=True)
-class ReprintLine:
-    """A copy printed that day."""
-
-    reference: str
-    copy_no: int
-    clerk: str
-    time: dt.datetime
-    voided: bool = False
-
-
-@dataclass(frozen=True)
 class EndOfDayReport:
     """The day's report. ``totals`` are net of voids; ``gross`` and ``voided`` (when given) say where
     the voided amounts went: gross = net + voided, per programme."""
@@ -755,14 +732,14 @@ def layout_report(report: EndOfDayReport, width: int = PaperWidth.MM80) -> Layou
         for line in report.void_lines:
             b.line(f"ref {line.reference} {_short_amount(line.program, line.unit, line.amount)}")
             b.line(f"  {program_name(line.program)}")
-            b.line(f"  {line.time.astimezone(WIB):%H:%M} {line.clerk}: {line.reason}")
+            b.line(f"  {dt.datetime.fromtimestamp(line.at, WIB):%H:%M} {line.clerk}: {line.reason}")
     if report.reprint_lines:
         b.blank()
         b.line(f"CETAK ULANG ({len(report.reprint_lines)})", bold=True)
         for r in report.reprint_lines:
             mark = " DIBATALKAN" if r.voided else ""
             b.line(f"ref {r.reference} salinan ke-{r.copy_no}{mark}")
-            b.line(f"  {r.time.astimezone(WIB):%H:%M} {r.clerk}")
+            b.line(f"  {dt.datetime.fromtimestamp(r.at, WIB):%H:%M} {r.clerk}")
     b.blank()
     b.line("PENOLAKAN", bold=True)
     for refusal in report.refusals:

@@ -9,6 +9,7 @@ import pytest
 
 from card_applet_spec import constants as c
 from card_applet_spec.credential import CredentialError
+from province.clock import WIB
 from province.receipt_qr import (
     REFERENCE_ALPHABET,
     QrFailure,
@@ -18,7 +19,6 @@ from province.receipt_qr import (
 )
 from terminal.ledger import Entry, ReceiptState, State
 from terminal.receipt import (
-    WIB,
     CoverOpen,
     EndOfDayReport,
     EntryReceiptSink,
@@ -324,6 +324,9 @@ def _entry(**overrides: object) -> Entry:
         "nonce": signed.record.terminal_nonce,
         "terminal_time": fx.FIXED_TIME,
         "expected_counter": 6,
+        "tx_type": signed.record.tx_type,
+        "grant_seq": signed.record.grant_seq,
+        "expected_balance_after": signed.record.balance_after,
         "credential": card.credential,
         "holder_name": "BUDI SANTOSO",
         "nik_masked": fx.MASKED_NIK,

@@ -13,12 +13,12 @@ from sqlalchemy import text, update
 
 from card_applet_spec import constants as c
 from drivers.printer import EscposPrinter, serial_printer
+from province.clock import WIB
 from province.receipt_qr import QrFailure, QrPayloadError, ReceiptSigner, verify_qr_payload
 from terminal.app import KhbsTerminal
 from terminal.catalogue import Catalogue
 from terminal.ledger import Ledger, ReceiptState, redemptions
 from terminal.receipt import (
-    WIB,
     EntryReceiptSink,
     receipt_from_entry,
     render_receipt_lines,
@@ -226,19 +226,19 @@ def test_end_of_day_lists_voids_and_copies_with_gross_voided_net(
     assert totals.gross[c.Program.BLT] == (2, 350_000)
     assert totals.voided[c.Program.BLT] == (1, 250_000)
     assert totals.per_program[c.Program.BLT] == (1, 100_000) and totals.voids == 1
+    reference = receipt_from_entry(terminal.ledger.get(first)).reference
+    assert reference != receipt_from_entry(terminal.ledger.get(second)).reference
     (void,) = totals.void_lines
-    assert (void.redemption_id, void.amount, void.reason, void.clerk) == (
-        first,
+    assert (void.reference, void.amount, void.reason, void.clerk) == (
+        reference,
         250_000,
         "salah jumlah",
         "Rina Wulandari",
     )
-    assert [(r.redemption_id, r.copy_no, r.voided) for r in totals.reprint_lines] == [
-        (first, 1, False),
-        (first, 2, True),
+    assert [(r.reference, r.copy_no, r.voided) for r in totals.reprint_lines] == [
+        (reference, 1, False),
+        (reference, 2, True),
     ]
-    assert second not in {r.redemption_id for r in totals.reprint_lines}
-    reference = receipt_from_entry(terminal.ledger.get(first)).reference
     text = " ".join(line.strip() for line in render_report_lines(terminal.end_of_day_report(totals.date)))
     for expected in (
         "Bantuan Langsung Tunai 1 transaksi, Rp 100.000",

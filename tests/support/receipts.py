@@ -17,13 +17,12 @@ from card_applet_spec import constants as c
 from card_applet_spec.credential import Claims, compressed_point, key_id, sign_credential
 from card_applet_spec.issuer import key_from_seed
 from card_applet_spec.records import ReceiptCertBody, TxRecord
+from province.clock import WIB
 from province.receipt_qr import ReceiptCert, ReceiptKind, ReceiptSigner, TerminalAttestation
+from terminal.ledger import ReprintLine, VoidLine
 from terminal.receipt import (
-    WIB,
     EndOfDayReport,
     RedemptionReceipt,
-    ReprintLine,
-    VoidLine,
     VoidMark,
     build_receipt,
     build_report,
@@ -275,11 +274,11 @@ def end_of_day_report() -> EndOfDayReport:
                 300_000,
                 "salah jumlah",
                 CLERK,
-                dt.datetime.fromtimestamp(FIXED_TIME + 600, WIB),
+                FIXED_TIME + 600,
             )
         ],
         reprint_lines=[
-            ReprintLine("DKA3XPGP", 1, CLERK, dt.datetime.fromtimestamp(FIXED_TIME + 300, WIB)),
-            ReprintLine("DKA3XPGP", 2, CLERK, dt.datetime.fromtimestamp(FIXED_TIME + 900, WIB), voided=True),
+            ReprintLine("DKA3XPGP", 1, CLERK, FIXED_TIME + 300),
+            ReprintLine("DKA3XPGP", 2, CLERK, FIXED_TIME + 900, voided=True),
         ],
     )
