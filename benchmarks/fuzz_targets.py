@@ -30,6 +30,7 @@ from typing import Any, Literal
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from card_applet_spec import constants as c
+from card_applet_spec.cose import sign1
 from card_applet_spec.credential import CredentialError, decode_credential
 from card_applet_spec.issuer import IssuerSigner, key_from_seed
 from card_applet_spec.pin_envelope import EnvelopeError, open_envelope, private_key_from_scalar, seal
@@ -75,7 +76,6 @@ from province.trust import (
     TerminalEntry,
     TrustList,
     TrustListError,
-    sign_cose_sign1,
     verify_trust_list,
 )
 from terminal.card.connection import CardConnectionError, Connection, InProcessConnection
@@ -474,7 +474,7 @@ def world() -> World:
         commands=recorder.commands,
         credential=issued.credential,
         trust_list=trust_list,
-        trust_raw=sign_cose_sign1(trust_list.to_payload(), TYP_TRUST_LIST, root.key),
+        trust_raw=sign1(trust_list.to_payload(), root.key, typ=TYP_TRUST_LIST),
         snapshot=snapshot,
         delta=delta,
         qr=encode_qr_payload(issued.credential, tx.record_bytes, tx.signature),
@@ -698,13 +698,13 @@ def _file_targets(w: World) -> list[Target]:
     rotation = sign_root_rotation(RootRotation(1, NOW, w.issuer.point), w.root.key)
 
     def resigned_trust(payload: bytes) -> object:
-        return verify_trust_list(sign_cose_sign1(payload, TYP_TRUST_LIST, w.root.key), root_public)
+        return verify_trust_list(sign1(payload, w.root.key, typ=TYP_TRUST_LIST), root_public)
 
     def resigned_snapshot(payload: bytes) -> object:
-        return verify_snapshot(sign_cose_sign1(payload, TYP_SNAPSHOT, w.status_key.key), status_public)
+        return verify_snapshot(sign1(payload, w.status_key.key, typ=TYP_SNAPSHOT), status_public)
 
     def resigned_delta(payload: bytes) -> object:
-        return verify_delta(sign_cose_sign1(payload, TYP_DELTA, w.status_key.key), status_public)
+        return verify_delta(sign1(payload, w.status_key.key, typ=TYP_DELTA), status_public)
 
     return [
         Target("trust_list_payload", "file", TrustList.from_payload, (TrustListError,), (trust_payload,)),
@@ -791,7 +791,7 @@ def _file_targets(w: World) -> list[Target]:
         Target(
             "root_rotation_resigned",
             "file",
-            lambda d: verify_root_rotation(sign_cose_sign1(d, TYP_ROOT_ROTATION, w.root.key), root_public, 1),
+            lambda d: verify_root_rotation(sign1(d, w.root.key, typ=TYP_ROOT_ROTATION), root_public, 1),
             (TrustListError,),
             (_cose_payload(rotation),),
             examples=150,

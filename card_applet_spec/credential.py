@@ -13,16 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import cbor2
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from card_applet_spec import constants as c
+from card_applet_spec.cose import CoseError, decode_sign1, loads, sig_structure, sign1, verify_raw_es256
 
 
 class CredentialError(ValueError):
@@ -81,37 +77,6 @@ class Credential:
         return verify_raw_es256(issuer_public_key, self.signature, self.sig_structure())
 
 
-def sig_structure(protected: bytes, payload: bytes) -> bytes:
-    return cbor2.dumps(["Signature1", protected, b"", payload])
-
-
-def raw_to_der(raw: bytes) -> bytes:
-    if len(raw) != 64:
-        raise CredentialError("an ES256 signature is 64 bytes")
-    return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-
-
-def der_to_raw(der: bytes) -> bytes:
-    r, s = decode_dss_signature(der)
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-
-def verify_raw_es256(key: ec.EllipticCurvePublicKey, raw_sig: bytes, message: bytes) -> bool:
-    try:
-        key.verify(raw_to_der(raw_sig), message, ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, CredentialError):
-        return False
-    return True
-
-
-def key_id(public_key: ec.EllipticCurvePublicKey) -> bytes:
-    """Key id: the first 8 bytes of SHA-256 over the key's SubjectPublicKeyInfo DER (as the EU DCC)."""
-    spki = public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(spki).digest()[: c.KEY_ID_LEN]
-
-
 def compressed_point(public_key: ec.EllipticCurvePublicKey) -> bytes:
     return public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
 
@@ -157,25 +122,13 @@ def holder_commit(salt: bytes, holder_reference: bytes, details_digest: bytes) -
     return hashlib.sha256(message).digest()[: c.HOLDER_COMMIT_LEN]
 
 
-def mask_nik(nik: str) -> str:
-    """Regency/city (4 digits) and serial (last 4) visible; district and birth date hidden."""
-    return f"{nik[:4]}********{nik[-4:]}"
-
-
 def sign_credential(
     claims: Claims, issuer_key: ec.EllipticCurvePrivateKey, *, deterministic: bool = True
 ) -> bytes:
     """Encode and sign a credential (issuer side). Deterministic ECDSA (RFC 6979) by default."""
     if len(claims.name.encode("utf-8")) > c.NAME_MAX_BYTES:
         raise CredentialError(f"name longer than {c.NAME_MAX_BYTES} bytes")
-    kid = key_id(issuer_key.public_key())
-    protected = cbor2.dumps({c.COSE_HDR_ALG: c.COSE_ALG_ES256, c.COSE_HDR_KID: kid})
-    payload = cbor2.dumps(claims.to_cwt())
-    der = issuer_key.sign(
-        sig_structure(protected, payload),
-        ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic),
-    )
-    encoded = cbor2.dumps(cbor2.CBORTag(c.COSE_SIGN1_TAG, [protected, {}, payload, der_to_raw(der)]))
+    encoded = sign1(cbor2.dumps(claims.to_cwt()), issuer_key, deterministic=deterministic)
     if len(encoded) > c.MAX_CREDENTIAL_LEN:
         raise CredentialError(f"credential is {len(encoded)} bytes, over {c.MAX_CREDENTIAL_LEN}")
     return encoded
@@ -189,49 +142,13 @@ def _expect(value: object, typ: type, what: str) -> Any:
     return value
 
 
-def _strict_loads(data: bytes, what: str) -> Any:
-    """Decode one CBOR item that is *exactly* ``data`` in the issuer's encoding (SPEC.md §4.6 step 1).
-
-    Re-encoding the decoded value must give the same bytes: this refuses trailing bytes, indefinite
-    lengths, non-shortest heads and repeated map keys (which the decoder would silently merge).
-    """
-    try:
-        value = cbor2.loads(data)
-        again = cbor2.dumps(value)
-    except (cbor2.CBORDecodeError, cbor2.CBOREncodeError, ValueError, TypeError, RecursionError) as exc:
-        raise CredentialError(f"{what}: not CBOR: {exc}") from exc
-    if again != data:
-        raise CredentialError(
-            f"{what}: not strictly encoded (trailing bytes, indefinite length, non-shortest form "
-            "or a repeated key)"
-        )
-    return value
-
-
 def decode_credential(raw: bytes) -> Credential:
-    """Strictly parse credential bytes (no signature check)."""
-    if len(raw) > c.MAX_CREDENTIAL_LEN:
-        raise CredentialError("credential too long")
-    outer = _strict_loads(bytes(raw), "credential")
-    if not isinstance(outer, cbor2.CBORTag) or outer.tag != c.COSE_SIGN1_TAG:
-        raise CredentialError("not a tagged COSE_Sign1")
-    parts = outer.value
-    if not isinstance(parts, (list, tuple)) or len(parts) != 4:
-        raise CredentialError("COSE_Sign1 must be an array of four")
-    protected = _expect(parts[0], bytes, "protected header")
-    _expect(parts[1], dict, "unprotected header")
-    payload = _expect(parts[2], bytes, "payload")
-    signature = _expect(parts[3], bytes, "signature")
-    if len(signature) != 64:
-        raise CredentialError("ES256 signature must be 64 bytes")
-    header = _strict_loads(protected, "protected header")
-    cwt = _strict_loads(payload, "payload")
-    header = _expect(header, dict, "protected header map")
-    if header.get(c.COSE_HDR_ALG) != c.COSE_ALG_ES256:
-        raise CredentialError("algorithm must be ES256")
-    kid = _expect(header.get(c.COSE_HDR_KID), bytes, "kid")
-    if len(kid) != c.KEY_ID_LEN:
-        raise CredentialError(f"kid must be {c.KEY_ID_LEN} bytes")
+    """Strictly parse credential bytes (no signature check): SPEC.md §4.6 step 1."""
+    try:
+        envelope = decode_sign1(raw, max_len=c.MAX_CREDENTIAL_LEN, canonical=True)
+        cwt = loads(envelope.payload, "claims", canonical=True)
+    except CoseError as exc:
+        raise CredentialError(f"credential: {exc}") from exc
     cwt = _expect(cwt, dict, "claims")
     khbs = _expect(cwt.get(c.CWT_KHBS), dict, "KHBS claims")
     card_key = _expect(khbs.get(c.Claim.CARD_KEY), bytes, "card key")
@@ -254,7 +171,9 @@ def decode_credential(raw: bytes) -> Credential:
         issuer=_expect(cwt.get(c.CWT_ISS), str, "iss"),
     )
     _check_claims(claims)
-    return Credential(claims, kid, protected, payload, signature, bytes(raw))
+    return Credential(
+        claims, envelope.kid, envelope.protected, envelope.payload, envelope.signature, bytes(raw)
+    )
 
 
 def _check_claims(claims: Claims) -> None:

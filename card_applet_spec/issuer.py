@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from card_applet_spec.credential import key_id
+from card_applet_spec.cose import key_id
 from card_applet_spec.records import GrantBody, StatusBody, TerminalCertBody
 
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551

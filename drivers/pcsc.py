@@ -2,7 +2,7 @@
 
 Every PC/SC failure is translated here, once, into terminal.card.connection's errors; no pyscard
 exception leaves this module. Bytes go out as given: GET RESPONSE and chaining belong to the protocol
-layer in terminal/. APDUs are logged at DEBUG only, PIN data redacted (drivers.apdu_log).
+layer in terminal/. APDUs are logged at DEBUG only, PIN data redacted (card_applet_spec.redaction).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from smartcard import scard
 
-from drivers.apdu_log import format_command, format_response
+from card_applet_spec.redaction import format_command, format_response
 from terminal.card.connection import CardConnectionError, CardRemovedError, ReaderUnavailableError
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from drivers.apdu_log import format_command
+from card_applet_spec.redaction import format_command
 
 log = logging.getLogger(__name__)
 

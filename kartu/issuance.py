@@ -168,7 +168,7 @@ class IssuanceStation:
         self, jobs: Sequence[IssueJob], progress: Callable[[BatchProgress], None] | None = None
     ) -> list[BatchOutcome]:
         """Issue many cards; one failure does not stop the batch. ``progress`` after every card."""
-        from card_applet_spec.credential import mask_nik
+        from card_applet_spec.redaction import mask_nik
 
         outcomes: list[BatchOutcome] = []
         for done, job in enumerate(jobs, start=1):

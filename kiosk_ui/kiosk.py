@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from card_applet_spec import constants as c
 from card_applet_spec.records import TxRecord
+from card_applet_spec.redaction import mask_nik
 from kiosk_ui import texts
 from kiosk_ui.backend import Backend
 from kiosk_ui.i18n import QT_TRANSLATE_NOOP, Language
@@ -25,7 +26,6 @@ from kiosk_ui.presenting import (
     CATALOGUE_PROGRAMS,
     Refusal,
     RefusalInfo,
-    mask_number,
     refusal_for_tap,
     region_name,
     wib,
@@ -398,10 +398,10 @@ class PersonalScreen(Screen):
         self.name.setText(self.tap.holder_name)
         self.grid.show_values(
             [
-                mask_number(d.nik),
+                mask_nik(d.nik),
                 born,
                 sex,
-                mask_number(d.kk_number) if d.kk_number else "–",
+                mask_nik(d.kk_number) if d.kk_number else "–",
                 region_name(cred.claims.region) if cred else "",
             ]
         )

@@ -165,14 +165,6 @@ def age_parts(seconds: float) -> Age:
     return Age(days, hours, rest // 60)
 
 
-def mask_number(digits: str, keep_head: int = 4, keep_tail: int = 4) -> str:
-    """``6271********0001``: a long number with its middle hidden (NIK, family card number)."""
-    digits = digits.strip()
-    if len(digits) <= keep_head + keep_tail:
-        return "*" * len(digits)
-    return digits[:keep_head] + "*" * (len(digits) - keep_head - keep_tail) + digits[-keep_tail:]
-
-
 def wib(timestamp: float | None) -> dt.datetime | None:
     return None if timestamp is None else dt.datetime.fromtimestamp(timestamp, WIB)
 

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from card_applet_spec.constants import REGIONS
+from card_applet_spec.redaction import mask_nik
 
 PROVINCE_KALTENG = "62"
 
@@ -34,7 +35,7 @@ class Nik:
 
     @property
     def masked(self) -> str:
-        return f"{self.value[:4]}********{self.value[-4:]}"
+        return mask_nik(self.value)
 
     @property
     def region_name(self) -> str:

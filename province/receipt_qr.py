@@ -53,15 +53,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import (
-    Credential,
-    CredentialError,
-    compressed_point,
-    decode_credential,
-    der_to_raw,
-    raw_to_der,
-    verify_raw_es256,
-)
+from card_applet_spec.cose import der_to_raw, raw_to_der, verify_raw_es256
+from card_applet_spec.credential import Credential, CredentialError, compressed_point, decode_credential
 from card_applet_spec.records import (
     DOMAIN_RECEIPT,
     DOMAIN_RECEIPT_VOID,

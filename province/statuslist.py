@@ -41,6 +41,7 @@ from enum import IntEnum
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from card_applet_spec.cose import sign1
 from province.trust import (
     MAX_UINT,
     SignedDataError,
@@ -52,7 +53,6 @@ from province.trust import (
     expect_text,
     loads_cbor,
     open_cose_sign1,
-    sign_cose_sign1,
     status_key_for,
 )
 
@@ -234,7 +234,7 @@ def build_snapshot(
         raise
     except SignedDataError as exc:
         raise StatusListError(str(exc)) from exc
-    raw = sign_cose_sign1(payload, TYP_SNAPSHOT, key, deterministic=deterministic)
+    raw = sign1(payload, key, typ=TYP_SNAPSHOT, deterministic=deterministic)
     if len(raw) > MAX_SNAPSHOT_BYTES:
         raise StatusListError(f"snapshot is {len(raw)} bytes, over {MAX_SNAPSHOT_BYTES}")
     return raw
@@ -371,7 +371,7 @@ def build_delta(
         raise
     except SignedDataError as exc:
         raise StatusListError(str(exc)) from exc
-    raw = sign_cose_sign1(payload, TYP_DELTA, key, deterministic=deterministic)
+    raw = sign1(payload, key, typ=TYP_DELTA, deterministic=deterministic)
     if len(raw) > MAX_DELTA_BYTES:
         raise StatusListError(f"delta is {len(raw)} bytes, over {MAX_DELTA_BYTES}: publish a snapshot")
     return raw
@@ -400,9 +400,11 @@ def verify_delta(raw: bytes, status_key: ec.EllipticCurvePublicKey) -> StatusDel
 # --- Opening with the trust list's status-list keys ----------------------------------------------
 
 
-def _signing_key(raw: bytes, keys: Sequence[StatusListKey], max_len: int, what: str) -> StatusListKey:
+def _signing_key(
+    raw: bytes, keys: Sequence[StatusListKey], max_len: int, typ: str, what: str
+) -> StatusListKey:
     try:
-        kid = cose_sign1_kid(raw, max_len=max_len)
+        kid = cose_sign1_kid(raw, typ, max_len=max_len)
     except SignedDataError as exc:
         raise StatusListError(f"{what} rejected: {exc}") from exc
     key = status_key_for(keys, kid)
@@ -421,7 +423,7 @@ def _check_window(key: StatusListKey, issued_at: int, what: str) -> None:
 
 def open_snapshot(raw: bytes, keys: Sequence[StatusListKey]) -> StatusSnapshot:
     """:func:`verify_snapshot` with the trust list's status-list key named by ``kid``, in its window."""
-    key = _signing_key(raw, keys, MAX_SNAPSHOT_BYTES, "snapshot")
+    key = _signing_key(raw, keys, MAX_SNAPSHOT_BYTES, TYP_SNAPSHOT, "snapshot")
     snapshot = verify_snapshot(raw, key.public_key)
     _check_window(key, snapshot.issued_at, "snapshot")
     return snapshot
@@ -429,7 +431,7 @@ def open_snapshot(raw: bytes, keys: Sequence[StatusListKey]) -> StatusSnapshot:
 
 def open_delta(raw: bytes, keys: Sequence[StatusListKey]) -> StatusDelta:
     """:func:`verify_delta` with the trust list's status-list key named by ``kid``, in its window."""
-    key = _signing_key(raw, keys, MAX_DELTA_BYTES, "delta")
+    key = _signing_key(raw, keys, MAX_DELTA_BYTES, TYP_DELTA, "delta")
     delta = verify_delta(raw, key.public_key)
     _check_window(key, delta.issued_at, "delta")
     return delta

@@ -26,21 +26,18 @@ The server encodes and signs (:func:`sign_trust_list`); terminals verify and dec
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
 import cbor2
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import der_to_raw, key_id, sig_structure, verify_raw_es256
+from card_applet_spec.cose import CoseError, decode_sign1, key_id, loads, sign1
 
-#: COSE header label ``typ`` (RFC 9596): the content type of the signed payload.
-COSE_HDR_TYP = 16
 TYP_TRUST_LIST = "application/khbs-trust-list+cbor"
 MAX_TRUST_LIST_BYTES = 8 << 20
 #: Sequence numbers and times fit SQLite's signed 64-bit INTEGER.
@@ -50,7 +47,6 @@ MAX_SITE_LEN = 128
 MAX_REGION = 9999
 MAX_ROLES = 0xFFFF_FFFF
 MAX_STATUS_KEYS = 16
-_CBOR_MAX_DEPTH = 16
 
 
 class SignedDataError(ValueError):
@@ -73,71 +69,33 @@ class TrustField(IntEnum):
     TERMINALS = 5
 
 
-# --- COSE_Sign1 envelope (shared with province.statuslist) ---------------------------------------
-
-
-def sign_cose_sign1(
-    payload: bytes, typ: str, key: ec.EllipticCurvePrivateKey, *, deterministic: bool = True
-) -> bytes:
-    """A tagged COSE_Sign1 (ES256) over ``payload``: ``{alg, kid, typ}`` protected, nothing unprotected."""
-    protected = cbor2.dumps(
-        {c.COSE_HDR_ALG: c.COSE_ALG_ES256, c.COSE_HDR_KID: key_id(key.public_key()), COSE_HDR_TYP: typ}
-    )
-    der = key.sign(
-        sig_structure(protected, payload), ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic)
-    )
-    return cbor2.dumps(cbor2.CBORTag(c.COSE_SIGN1_TAG, [protected, {}, payload, der_to_raw(der)]))
+# --- Opening a publication: the one COSE_Sign1 envelope (card_applet_spec.cose), errors typed here -----
 
 
 def open_cose_sign1(raw: bytes, typ: str, public_key: ec.EllipticCurvePublicKey, *, max_len: int) -> bytes:
-    """Check a tagged COSE_Sign1 strictly and its ES256 signature by ``public_key``; return the payload.
+    """Check a province publication strictly and its ES256 signature by ``public_key``; return the payload.
 
     Raises :class:`SignedDataError` for anything else: not CBOR, wrong structure, other algorithm, other
     ``typ``, a ``kid`` that is not ``public_key``'s, or a signature that does not verify.
     """
-    protected, unprotected, payload, signature = _cose_sign1_parts(raw, max_len)
-    expect_map(unprotected, "unprotected header (must be empty)", ())
-    payload = expect_bytes(payload, "payload")
-    signature = expect_bytes(signature, "signature", length=64)
-    header = expect_map(
-        loads_cbor(protected, "protected header"),
-        "protected header",
-        (c.COSE_HDR_ALG, c.COSE_HDR_KID, COSE_HDR_TYP),
-    )
-    if expect_int(header[c.COSE_HDR_ALG], "alg", lo=-(1 << 16), hi=1 << 16) != c.COSE_ALG_ES256:
-        raise SignedDataError("algorithm must be ES256")
-    if expect_text(header[COSE_HDR_TYP], "typ", max_len=128) != typ:
-        raise SignedDataError(f"content type {header[COSE_HDR_TYP]!r}, expected {typ!r}")
-    kid = expect_bytes(header[c.COSE_HDR_KID], "kid", length=c.KEY_ID_LEN)
+    try:
+        envelope = decode_sign1(raw, max_len=max_len, typ=typ)
+    except CoseError as exc:
+        raise SignedDataError(str(exc)) from exc
     expected_kid = key_id(public_key)
-    if kid != expected_kid:
-        raise SignedDataError(f"signed by key {kid.hex()}, expected {expected_kid.hex()}")
-    if not verify_raw_es256(public_key, signature, sig_structure(protected, payload)):
+    if envelope.kid != expected_kid:
+        raise SignedDataError(f"signed by key {envelope.kid.hex()}, expected {expected_kid.hex()}")
+    if not envelope.verify(public_key):
         raise SignedDataError("signature does not verify")
-    return payload
+    return envelope.payload
 
 
-def _cose_sign1_parts(raw: bytes, max_len: int) -> list[Any]:
-    """The four parts of a tagged COSE_Sign1 of at most ``max_len`` bytes, the protected header as bytes."""
-    if not isinstance(raw, bytes | bytearray | memoryview):
-        raise SignedDataError("signed data must be bytes")
-    if len(raw) > max_len:
-        raise SignedDataError(f"signed data is {len(raw)} bytes, over {max_len}")
-    outer = loads_cbor(bytes(raw), "envelope")
-    if not isinstance(outer, cbor2.CBORTag) or outer.tag != c.COSE_SIGN1_TAG:
-        raise SignedDataError("not a tagged COSE_Sign1")
-    parts = list(expect_array(outer.value, "COSE_Sign1", length=4))
-    parts[0] = expect_bytes(parts[0], "protected header")
-    return parts
-
-
-def cose_sign1_kid(raw: bytes, *, max_len: int) -> bytes:
-    """The ``kid`` a COSE_Sign1 claims to be signed by (NOT verified: only to pick the key to verify with)."""
-    protected = _cose_sign1_parts(raw, max_len)[0]
-    header = loads_cbor(protected, "protected header")
-    if not isinstance(header, Mapping):
-        raise SignedDataError("protected header: expected a map")
-    return expect_bytes(header.get(c.COSE_HDR_KID), "kid", length=c.KEY_ID_LEN)
+def cose_sign1_kid(raw: bytes, typ: str, *, max_len: int) -> bytes:
+    """The ``kid`` a publication claims (NOT verified: only to pick the key to verify it with)."""
+    try:
+        return decode_sign1(raw, max_len=max_len, typ=typ).kid
+    except CoseError as exc:
+        raise SignedDataError(str(exc)) from exc
 
 
 # --- Strict CBOR readers (raise SignedDataError) -------------------------------------------------
@@ -145,16 +103,10 @@ def cose_sign1_kid(raw: bytes, *, max_len: int) -> bytes:
 
 def loads_cbor(data: bytes, what: str) -> Any:
     """Exactly one CBOR item: definite lengths, no duplicate map keys, bounded depth, no trailing bytes."""
-    stream = io.BytesIO(data)
     try:
-        value = cbor2.CBORDecoder(
-            stream, max_depth=_CBOR_MAX_DEPTH, allow_indefinite=False, allow_duplicate_keys=False
-        ).decode()
-    except Exception as exc:  # a third-party decoder on untrusted bytes: any failure means "not CBOR"
-        raise SignedDataError(f"{what}: not valid CBOR ({type(exc).__name__}: {exc})") from exc
-    if stream.tell() != len(data):
-        raise SignedDataError(f"{what}: {len(data) - stream.tell()} bytes after the CBOR item")
-    return value
+        return loads(data, what)
+    except CoseError as exc:
+        raise SignedDataError(str(exc)) from exc
 
 
 def expect_map(value: object, what: str, keys: Sequence[int]) -> Mapping[Any, Any]:
@@ -468,7 +420,7 @@ def sign_trust_list(
     trust_list: TrustList, root_key: ec.EllipticCurvePrivateKey, *, deterministic: bool = True
 ) -> bytes:
     """Encode and sign a trust list with the root key (server side)."""
-    raw = sign_cose_sign1(trust_list.to_payload(), TYP_TRUST_LIST, root_key, deterministic=deterministic)
+    raw = sign1(trust_list.to_payload(), root_key, typ=TYP_TRUST_LIST, deterministic=deterministic)
     if len(raw) > MAX_TRUST_LIST_BYTES:
         raise TrustListError(f"trust list is {len(raw)} bytes, over {MAX_TRUST_LIST_BYTES}")
     return raw

@@ -26,9 +26,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import Claims, compressed_point, mask_nik, sign_credential
+from card_applet_spec.credential import Claims, compressed_point, sign_credential
 from card_applet_spec.issuer import key_from_seed, uncompressed_point
 from card_applet_spec.records import TxRecord, record_id
+from card_applet_spec.redaction import mask_nik
 from province.clock import WIB
 from province.issuance import IssuedCard, holder_commitment
 from server_stub import db

@@ -52,7 +52,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
-from card_applet_spec.credential import key_id
+from card_applet_spec.cose import key_id, sign1
 from province.trust import (
     MAX_TRUST_LIST_BYTES,
     SignedDataError,
@@ -66,7 +66,6 @@ from province.trust import (
     loads_cbor,
     open_cose_sign1,
     parse_point,
-    sign_cose_sign1,
     verify_trust_list,
 )
 from terminal.db import begin_immediate
@@ -178,7 +177,7 @@ class RootRotation:
 
 def sign_root_rotation(rotation: RootRotation, current_root: ec.EllipticCurvePrivateKey) -> bytes:
     """The rotation link, signed by the root being retired (server side)."""
-    return sign_cose_sign1(rotation.to_payload(), TYP_ROOT_ROTATION, current_root)
+    return sign1(rotation.to_payload(), current_root, typ=TYP_ROOT_ROTATION)
 
 
 def verify_root_rotation(raw: bytes, current_root: ec.EllipticCurvePublicKey, position: int) -> RootRotation:

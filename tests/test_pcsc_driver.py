@@ -15,9 +15,9 @@ from collections.abc import Callable
 import pytest
 
 from card_applet_spec import constants as c
+from card_applet_spec.redaction import format_command
 from card_applet_spec.reference_card import CardTorn, ReferenceCard
 from drivers import pcsc
-from drivers.apdu_log import format_command
 from drivers.pcsc import PcscConnection, connect, translate_error, wait_for_card
 from drivers.vpcd import DEFAULT_READER as VPCD_READER
 from drivers.vpcd import VirtualCard, VirtualCardSlot, VpcdUnavailableError

@@ -9,7 +9,8 @@ import cbor2
 import pytest
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import decode_credential, der_to_raw
+from card_applet_spec.cose import der_to_raw
+from card_applet_spec.credential import decode_credential
 from card_applet_spec.records import ReceiptCertBody, RecordError
 from province.receipt_qr import (
     BASE45_ALPHABET,

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from card_applet_spec.cose import sign1
 from card_applet_spec.issuer import key_from_seed
 from province.statuslist import (
     MAX_SIZE,
@@ -33,7 +34,7 @@ from province.statuslist import (
     verify_delta,
     verify_snapshot,
 )
-from province.trust import sign_cose_sign1, sign_trust_list
+from province.trust import sign_trust_list
 from tests.test_trust import make_trust_list
 
 NOW = 1_798_761_600
@@ -85,7 +86,7 @@ def delta_payload(**overrides: object) -> dict[int, object]:
 
 
 def sign(payload: object, typ: str, key: object = KEY) -> bytes:
-    return sign_cose_sign1(cbor2.dumps(payload), typ, key)  # type: ignore[arg-type]
+    return sign1(cbor2.dumps(payload), key, typ=typ)  # type: ignore[arg-type]
 
 
 # --- packing -----------------------------------------------------------------------------------
@@ -382,9 +383,9 @@ def test_fuzz_any_bytes_is_a_typed_error(raw: bytes) -> None:
 @given(st.binary(max_size=200))
 def test_fuzz_any_signed_payload_bytes_is_a_typed_error(payload: bytes) -> None:
     with pytest.raises(StatusListError):
-        verify_snapshot(sign_cose_sign1(payload, TYP_SNAPSHOT, KEY), KEY.public_key())
+        verify_snapshot(sign1(payload, KEY, typ=TYP_SNAPSHOT), KEY.public_key())
     with pytest.raises(StatusListError):
-        verify_delta(sign_cose_sign1(payload, TYP_DELTA, KEY), KEY.public_key())
+        verify_delta(sign1(payload, KEY, typ=TYP_DELTA), KEY.public_key())
 
 
 leaves = (

@@ -10,18 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import (
-    Claims,
-    decode_credential,
-    der_to_raw,
-    key_id,
-    sig_structure,
-    sign_credential,
-)
+from card_applet_spec.cose import COSE_HDR_TYP, der_to_raw, key_id, sig_structure, sign1
+from card_applet_spec.credential import Claims, decode_credential, sign_credential
 from card_applet_spec.issuer import key_from_seed
 from province.statuslist import build_snapshot, new_status_list
 from province.trust import (
-    COSE_HDR_TYP,
     TYP_TRUST_LIST,
     IssuerKeyEntry,
     StatusListKey,
@@ -31,7 +24,6 @@ from province.trust import (
     TrustListError,
     TrustListRollbackError,
     sec1_point,
-    sign_cose_sign1,
     sign_trust_list,
     verify_trust_list,
 )
@@ -77,7 +69,7 @@ def make_trust_list(seq: int = 1, issued_at: int = NOW, **overrides: object) -> 
 
 
 def signed_payload(payload: object, key: object = ROOT) -> bytes:
-    return sign_cose_sign1(cbor2.dumps(payload), TYP_TRUST_LIST, key)  # type: ignore[arg-type]
+    return sign1(cbor2.dumps(payload), key, typ=TYP_TRUST_LIST)  # type: ignore[arg-type]
 
 
 def valid_payload() -> dict[int, object]:
@@ -299,7 +291,7 @@ def test_duplicate_issuer_kid_is_refused() -> None:
 
 
 def test_payload_with_trailing_bytes_is_refused() -> None:
-    raw = sign_cose_sign1(make_trust_list().to_payload() + b"\xf6", TYP_TRUST_LIST, ROOT)
+    raw = sign1(make_trust_list().to_payload() + b"\xf6", ROOT, typ=TYP_TRUST_LIST)
     with pytest.raises(TrustListError, match="after the CBOR item"):
         verify_trust_list(raw, ROOT.public_key())
 
@@ -374,7 +366,7 @@ def test_fuzz_any_bytes_is_a_typed_error(raw: bytes) -> None:
 @given(st.binary(max_size=300))
 def test_fuzz_any_signed_payload_bytes_is_a_typed_error(payload: bytes) -> None:
     with pytest.raises(TrustListError):
-        verify_trust_list(sign_cose_sign1(payload, TYP_TRUST_LIST, ROOT), ROOT.public_key())
+        verify_trust_list(sign1(payload, ROOT, typ=TYP_TRUST_LIST), ROOT.public_key())
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 import card_applet_spec
 from card_applet_spec import constants as c
 from card_applet_spec import vectorgen
-from card_applet_spec.credential import compressed_point, decode_credential, key_id
+from card_applet_spec.cose import key_id
+from card_applet_spec.credential import compressed_point, decode_credential
 from card_applet_spec.issuer import IssuerSigner, key_from_seed, uncompressed_point
 from card_applet_spec.pin_envelope import private_key_from_scalar
 from card_applet_spec.records import TerminalCertBody

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import decode_credential, mask_nik
+from card_applet_spec.credential import decode_credential
 from card_applet_spec.records import GrantBody, StatusBody
+from card_applet_spec.redaction import mask_nik
 from province.clock import WIB
 from province.issuance import GrantSpec, Holder, IssuedCard
 from province.statuslist import CardStatus

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from card_applet_spec.constants import REGIONS
-from card_applet_spec.credential import mask_nik
+from card_applet_spec.redaction import mask_nik
 from server_stub.errors import Forbidden, Invalid, NotFound
 from server_stub.models import Card, CatalogueItem, Citizen, Interest, ProgramRow
 from server_stub.repositories import counters, scope

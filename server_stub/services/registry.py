@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from card_applet_spec.constants import REGIONS
-from card_applet_spec.credential import mask_nik
+from card_applet_spec.redaction import mask_nik
 from province.clock import WIB
 from province.nik import Nik, NikError, parse_nik
 from server_stub.errors import Conflict, Forbidden, Invalid, InvalidNik, NotFound

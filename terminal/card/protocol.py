@@ -13,31 +13,17 @@ from typing import Protocol
 
 from card_applet_spec import constants as c
 from card_applet_spec.apdu import CommandApdu
+from card_applet_spec.redaction import format_command, format_response
 from terminal.card.connection import Connection
 from terminal.card.errors import MalformedResponseError
 
 log = logging.getLogger(__name__)
 
 MAX_GET_RESPONSE_ROUNDS = 64
-_SECRET_INS = {c.INS_VERIFY, c.INS_CHANGE_REFERENCE_DATA, c.INS_RESET_RETRY_COUNTER}
-#: Data objects holding personal data (the full NIK): their PUT DATA content is never logged.
-_PERSONAL_DO = {(c.DO_PERSONAL_DATA >> 8, c.DO_PERSONAL_DATA & 0xFF)}
 
 
 class ApduProcessor(Protocol):
     def process(self, cmd: CommandApdu) -> tuple[bytes, int]: ...
-
-
-def redacted(cmd: CommandApdu) -> str:
-    head = f"{cmd.cla:02X}{cmd.ins:02X}{cmd.p1:02X}{cmd.p2:02X}"
-    if not cmd.data:
-        body = ""
-    elif cmd.ins in _SECRET_INS or (cmd.ins == c.INS_PUT_DATA and (cmd.p1, cmd.p2) in _PERSONAL_DO):
-        body = f" [{len(cmd.data)} bytes redacted]"
-    else:
-        body = f" {cmd.data.hex().upper()}"
-    le = "" if cmd.le is None else f" Le={cmd.le}"
-    return head + body + le
 
 
 class Transport:
@@ -51,13 +37,13 @@ class Transport:
         raw = cmd.encode()
         debug = log.isEnabledFor(logging.DEBUG)
         if debug:
-            log.debug("> %s", redacted(cmd))
+            log.debug("> %s", format_command(raw))
         data, sw = self.connection.send_and_receive(raw)
         self.apdus_sent += 1
         self.bytes_sent += len(raw)
         self.bytes_received += len(data) + 2
         if debug:
-            log.debug("< %d bytes SW=%04X", len(data), sw)
+            log.debug("< %s", format_response(data, sw))
         return data, sw
 
 

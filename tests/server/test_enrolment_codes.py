@@ -22,7 +22,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, inspect
 from sqlalchemy.orm import Session
 
-from card_applet_spec.credential import compressed_point, verify_raw_es256
+from card_applet_spec.cose import verify_raw_es256
+from card_applet_spec.credential import compressed_point
 from card_applet_spec.issuer import key_from_seed, uncompressed_point
 from province.receipt_qr import ReceiptCert
 from server_stub import db

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
-from card_applet_spec.credential import Claims, compressed_point, key_id, sign_credential
+from card_applet_spec.cose import key_id
+from card_applet_spec.credential import Claims, compressed_point, sign_credential
 from card_applet_spec.issuer import key_from_seed
 from card_applet_spec.records import ReceiptCertBody, TxRecord
 from province.clock import WIB

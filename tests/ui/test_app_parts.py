@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication, QLabel
 
+from card_applet_spec.redaction import mask_nik
 from kiosk_ui import i18n, presenting
 from kiosk_ui.presenting import Refusal, refusal_for_error
 from terminal.card.connection import CardRemovedError, ReaderUnavailableError
@@ -101,8 +102,8 @@ def test_a_refused_pin_reset_shows_the_card_s_refusal() -> None:
 
 
 def test_masking_and_ages() -> None:
-    assert presenting.mask_number("6271034512870001") == "6271********0001"
-    assert presenting.mask_number("123") == "***"
+    assert mask_nik("6271034512870001") == "6271********0001"
+    assert mask_nik("123") == "***"
     age = presenting.age_parts(8 * 86400 + 5 * 3600 + 120)
     assert (age.days, age.hours, age.minutes) == (8, 5, 2)
 
