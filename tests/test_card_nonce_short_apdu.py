@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 import card_applet_spec
+from card_applet_spec import commands
 from card_applet_spec import constants as c
-from card_applet_spec import vectorgen
 from card_applet_spec.records import pin_block
 from card_applet_spec.reference_card import MemoryStore, ReferenceCard
 from card_applet_spec.tlv import parse_single, parse_tlv, require
+from card_applet_spec.vectorkit.inputs import PIN, Drbg
+from card_applet_spec.vectorkit.payloads import envelope
 
 VECTORS = Path(card_applet_spec.__file__).resolve().parent / "vectors"
 OK = b"\x90\x00"
@@ -26,22 +28,22 @@ OK = b"\x90\x00"
 def _personalised_card() -> ReferenceCard:
     """The vector card (SPEC §11.2) brought to setup profile ``personalised``, then SELECTed."""
     profile = json.loads((VECTORS / "setup.json").read_text())["profiles"]["personalised"]
-    card = ReferenceCard(MemoryStore(), rng=vectorgen.Drbg(bytes.fromhex(profile["card_rng_seed"])))
+    card = ReferenceCard(MemoryStore(), rng=Drbg(bytes.fromhex(profile["card_rng_seed"])))
     for exchange in profile["exchanges"]:
         assert card.transmit(bytes.fromhex(exchange["command"])).hex().upper() == exchange["response"]
-    assert card.transmit(vectorgen.select_apdu())[-2:] == OK
+    assert card.transmit(commands.select().encode())[-2:] == OK
     return card
 
 
 def _authenticate(card: ReferenceCard) -> bytes:
-    answer = card.transmit(vectorgen.internal_authenticate_apdu(bytes(16)))
+    answer = card.transmit(commands.internal_authenticate(bytes(16)).encode())
     assert answer[-2:] == OK
     return require(parse_tlv(parse_single(answer[:-2], c.TAG_SIGNED_AUTH)), c.TAG_CARD_NONCE)
 
 
 def _verify(card: ReferenceCard, nonce: bytes) -> bytes:
-    envelope = vectorgen.envelope(c.INS_VERIFY, nonce, pin_block(vectorgen.PIN), "short apdu test")
-    return card.transmit(vectorgen.verify_apdu(envelope))
+    sealed = envelope(c.INS_VERIFY, nonce, pin_block(PIN), "short apdu test")
+    return card.transmit(commands.verify(sealed).encode())
 
 
 def test_verify_right_after_internal_authenticate_works() -> None:
@@ -55,7 +57,7 @@ def test_an_apdu_shorter_than_a_header_spends_the_card_nonce(apdu: bytes) -> Non
     nonce = _authenticate(card)
     assert card.transmit(apdu) == c.SW.WRONG_LENGTH.to_bytes(2, "big")
     assert _verify(card, nonce) == c.SW.CONDITIONS_NOT_SATISFIED.to_bytes(2, "big")
-    assert card.transmit(vectorgen.verify_apdu()) == c.sw_pin_tries(3).to_bytes(2, "big")  # no try spent
+    assert card.transmit(commands.verify().encode()) == c.sw_pin_tries(3).to_bytes(2, "big")  # no try spent
 
 
 @pytest.mark.parametrize("apdu", [b"\x00\xc0", b"\x10\x20"], ids=repr)

@@ -31,6 +31,8 @@ from card_applet_spec.issuer import IssuerSigner, key_from_seed, uncompressed_po
 from card_applet_spec.pin_envelope import private_key_from_scalar
 from card_applet_spec.records import TerminalCertBody
 from card_applet_spec.reference_card import MemoryStore, ReferenceCard
+from card_applet_spec.vectorkit import views
+from card_applet_spec.vectorkit.inputs import Drbg
 from province.issuance import GrantSpec, Holder
 from terminal.card.errors import (
     ApduError,
@@ -95,7 +97,7 @@ CASE_IDS = [case.id for case in CASES]
 
 
 def _fresh_card(case: Case) -> ReferenceCard:
-    return ReferenceCard(MemoryStore(), rng=vectorgen.Drbg(bytes.fromhex(case.data["card_rng_seed"])))
+    return ReferenceCard(MemoryStore(), rng=Drbg(bytes.fromhex(case.data["card_rng_seed"])))
 
 
 # --- the vector files themselves -------------------------------------------------------------------
@@ -118,7 +120,7 @@ def test_generator_is_deterministic() -> None:
 def test_drbg_follows_its_definition() -> None:
     seed = b"any seed"
     stream = b"".join(hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(4))
-    drbg = vectorgen.Drbg(seed)
+    drbg = Drbg(seed)
     assert drbg(5) + drbg(40) + drbg(32) == stream[:77]
 
 
@@ -135,7 +137,7 @@ def test_keys_follow_their_seeds() -> None:
     card_key = ec.derive_private_key(int(card["private_scalar_TEST_ONLY"], 16), ec.SECP256R1())
     assert uncompressed_point(card_key.public_key()).hex() == card["public_point"]
     assert compressed_point(card_key.public_key()).hex() == card["public_point_compressed"]
-    assert vectorgen.Drbg(bytes.fromhex(KEYS["card_rng_seed"]))(32).hex() == card["private_scalar_TEST_ONLY"]
+    assert Drbg(bytes.fromhex(KEYS["card_rng_seed"]))(32).hex() == card["private_scalar_TEST_ONLY"]
 
 
 def test_every_case_is_well_formed() -> None:
@@ -266,7 +268,7 @@ class StepRunner:
         cred = decode_credential(raw)
         assert cred.verify(ISSUER_KEYS[cred.kid]), "credential: issuer signature (raw r||s) does not verify"
         self.card_key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), cred.claims.card_key)
-        return vectorgen.credential_json(raw, cred)
+        return views.credential_json(raw, cred)
 
     def _op_read_serial(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {"serial": self.session.read_serial().hex()}
@@ -279,7 +281,7 @@ class StepRunner:
         for g in grants:
             _verify_der(ISSUER_KEYS[g.kid], g.signature, g.body.signed_message(), "grant")
             assert g.body.encode() == g.body_bytes
-        return {"grants": [{"body": vectorgen.grant_json(g.body), "kid": g.kid.hex()} for g in grants]}
+        return {"grants": [{"body": views.grant_json(g.body), "kid": g.kid.hex()} for g in grants]}
 
     def _op_read_personal_data(self, _args: dict[str, Any]) -> dict[str, Any]:
         data = self.session.read_personal_data()
@@ -297,7 +299,7 @@ class StepRunner:
         _verify_der(self.card_key, signed.signature, signed.signed_message(), "authentication")
         assert signed.signed_message() == signed.body.signed_message(signed.challenge, signed.card_nonce)
         assert self.session.fresh_auth == signed
-        return {**vectorgen.auth_json(signed.body), "card_nonce": signed.card_nonce.hex()}
+        return {**views.auth_json(signed.body), "card_nonce": signed.card_nonce.hex()}
 
     @property
     def card_point(self) -> bytes:
@@ -349,13 +351,13 @@ class StepRunner:
             expected_counter=args["expected_counter"],
         )
         _verify_der(self.card_key, tx.signature, tx.signed_message(), "transaction record")
-        return vectorgen.tx_json(tx.record)
+        return views.tx_json(tx.record)
 
     def _op_read_log(self, args: dict[str, Any]) -> dict[str, Any]:
         records = self.session.read_log(args["count"])
         for tx in records:
             _verify_der(self.card_key, tx.signature, tx.signed_message(), "log record")
-        return {"records": [vectorgen.tx_json(tx.record) for tx in records]}
+        return {"records": [views.tx_json(tx.record) for tx in records]}
 
     def _op_load_grant(self, args: dict[str, Any]) -> None:
         self.session.load_grant(

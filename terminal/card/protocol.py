@@ -11,6 +11,7 @@ import logging
 from dataclasses import replace
 from typing import Protocol
 
+from card_applet_spec import commands
 from card_applet_spec import constants as c
 from card_applet_spec.apdu import CommandApdu
 from card_applet_spec.redaction import format_command, format_response
@@ -84,7 +85,7 @@ class ResponseCollector:
             return data, sw
         buf = bytearray(data)
         for _ in range(MAX_GET_RESPONSE_ROUNDS):
-            get_response = CommandApdu(c.CLA_ISO, c.INS_GET_RESPONSE, 0, 0, le=(sw & 0xFF) or 256)
+            get_response = commands.get_response((sw & 0xFF) or 256)
             data, sw = self.inner.process(get_response)
             buf += data
             if sw == c.SW.OK:

@@ -2,32 +2,35 @@
 
 Sessions take a connection, never a reader name. Every refusal becomes a typed error from
 ``terminal.card.errors``; every response is parsed strictly (MalformedResponseError otherwise).
-Signatures are *parsed* here and *verified* by ``terminal.verify``.
+Signatures are *parsed* here and *verified* by ``terminal.verify``. The commands are built by
+``card_applet_spec.commands`` and the answers parsed by ``card_applet_spec.responses``, the definitions
+the test vectors are generated with.
 """
 
 from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from card_applet_spec import commands, responses
 from card_applet_spec import constants as c
 from card_applet_spec.apdu import CommandApdu
-from card_applet_spec.pin_envelope import debit_mac, seal, seal_verify
-from card_applet_spec.records import (
-    AuthBody,
-    GrantBody,
-    RecordError,
-    TerminalCertBody,
-    TxRecord,
-    pin_block,
-    pin_reset_message,
-)
-from card_applet_spec.tlv import TlvError, iter_tlv, parse_single, parse_tlv, require, tlv
+from card_applet_spec.pin_envelope import seal, seal_verify
+from card_applet_spec.records import RecordError, TerminalCertBody, pin_block, pin_reset_message
+
+# The parsed answers are defined with their parsers; the layers above import them from here (re-exported).
+from card_applet_spec.responses import AppInfo as AppInfo
+from card_applet_spec.responses import PersonalData as PersonalData
+from card_applet_spec.responses import ResponseError
+from card_applet_spec.responses import SignedAuth as SignedAuth
+from card_applet_spec.responses import SignedGrant as SignedGrant
+from card_applet_spec.responses import SignedTx as SignedTx
+from card_applet_spec.tlv import TlvError, parse_single, parse_tlv, require
 from terminal.card.connection import Connection
 from terminal.card.errors import (
     CardSessionError,
@@ -42,61 +45,9 @@ from terminal.card.protocol import open_protocol
 
 
 @dataclass(frozen=True)
-class AppInfo:
-    version: tuple[int, int]
-    capabilities: int
-    life_cycle: int
-    serial: bytes | None
-    log_capacity: int
-
-
-@dataclass(frozen=True)
-class SignedAuth:
-    """The card's signed answer to INTERNAL AUTHENTICATE (SPEC.md §5.11)."""
-
-    body: AuthBody
-    body_bytes: bytes
-    signature: bytes  # DER
-    challenge: bytes  # the terminal's
-    card_nonce: bytes  # the card's: valid for the next command only (VERIFY, RESET RETRY COUNTER, ...)
-
-    def signed_message(self) -> bytes:
-        return c.DOMAIN_AUTH + self.challenge + self.card_nonce + self.body_bytes
-
-
-@dataclass(frozen=True)
-class SignedTx:
-    """A card-signed transaction record (from DEBIT or READ LOG)."""
-
-    record: TxRecord
-    record_bytes: bytes
-    signature: bytes  # DER
-
-    def signed_message(self) -> bytes:
-        return c.DOMAIN_TX + self.record_bytes
-
-
-@dataclass(frozen=True)
-class SignedGrant:
-    body: GrantBody
-    body_bytes: bytes
-    kid: bytes
-    signature: bytes  # DER
-
-
-@dataclass(frozen=True)
 class PinStatus:
     verified: bool
     tries_remaining: int
-
-
-@dataclass(frozen=True)
-class PersonalData:
-    nik: str
-    birth_date: str
-    sex: str
-    kk_number: str
-    holder_salt: bytes | None = None  # schema 2: the salt of the credential's holder commitment
 
 
 class PinPurpose(enum.Enum):
@@ -120,12 +71,7 @@ class TerminalCert:
     issuer_signature: bytes  # DER
 
     def encode(self) -> bytes:
-        return tlv(
-            c.TAG_TERMINAL_CERT,
-            tlv(c.TAG_TERMINAL_CERT_BODY, self.body.encode())
-            + tlv(c.TAG_KEY_ID, self.kid)
-            + tlv(c.TAG_SIGNATURE, self.issuer_signature),
-        )
+        return commands.terminal_cert_data(self.body.encode(), self.kid, self.issuer_signature)
 
     @classmethod
     def decode(cls, blob: bytes) -> TerminalCert:
@@ -141,19 +87,25 @@ class TerminalCert:
         return cls(body, kid, signature)
 
 
-def _parsing(what: str) -> Callable[[Exception], MalformedResponseError]:
-    return lambda exc: MalformedResponseError(f"{what}: {exc}")
+@contextmanager
+def _strict() -> Iterator[None]:
+    """An answer the shared parsers refuse (``ResponseError``) is a MalformedResponseError here."""
+    try:
+        yield
+    except ResponseError as exc:
+        raise MalformedResponseError(str(exc)) from exc
 
 
 def parse_signed_tx(value: bytes) -> SignedTx:
     """Parse the value of an E1 (signed transaction) template."""
-    try:
-        objects = parse_tlv(value)
-        record_bytes = require(objects, c.TAG_TX_RECORD)
-        signature = require(objects, c.TAG_SIGNATURE)
-        return SignedTx(TxRecord.decode(record_bytes), record_bytes, signature)
-    except (TlvError, RecordError) as exc:
-        raise _parsing("transaction record")(exc) from exc
+    with _strict():
+        return responses.parse_signed_tx(value)
+
+
+def parse_personal_data(raw: bytes) -> PersonalData:
+    """Parse DF26 strictly (SPEC.md §6.12): typed errors only, whatever the card sends."""
+    with _strict():
+        return responses.parse_personal_data(raw)
 
 
 class KhbsSession:
@@ -178,38 +130,22 @@ class KhbsSession:
     def bytes_exchanged(self) -> int:
         return self._transport.bytes_sent + self._transport.bytes_received
 
-    def _send(
-        self, cla: int, ins: int, p1: int = 0, p2: int = 0, data: bytes = b"", le: int | None = None
-    ) -> bytes:
+    def _send(self, command: CommandApdu) -> bytes:
         self._fresh = None  # any command spends the card nonce (SPEC.md §5.1.3 step 0)
-        response, sw = self._protocol.process(CommandApdu(cla, ins, p1, p2, data, le))
+        response, sw = self._protocol.process(command)
         if sw != c.SW.OK:
             raise error_for_sw(sw)
         return response
 
     def _get_data(self, do: int) -> bytes:
-        return self._send(c.CLA_ISO, c.INS_GET_DATA, do >> 8, do & 0xFF, le=256)
+        return self._send(commands.get_data(do))
 
     # -- selection and reading -----------------------------------------------------------------
     def select(self) -> AppInfo:
         self._debit_key = None  # a new card session: the card has dropped its verification too
-        fci = self._send(c.CLA_ISO, c.INS_SELECT, c.SELECT_BY_NAME, 0x00, c.AID, le=256)
-        try:
-            outer = parse_tlv(parse_single(fci, c.TAG_FCI))
-            if require(outer, c.TAG_DF_NAME) != c.AID:
-                raise MalformedResponseError("FCI names another application")
-            prop = parse_tlv(require(outer, c.TAG_FCI_PROPRIETARY))
-            version = require(prop, c.TAG_VERSION)
-            caps = require(prop, c.TAG_CAPABILITIES)
-            state = require(prop, c.TAG_LIFE_CYCLE)
-            capacity = require(prop, c.TAG_LOG_CAPACITY)
-            if len(version) != 2 or len(caps) != 1 or len(state) != 1 or len(capacity) != 1:
-                raise MalformedResponseError("FCI field of the wrong length")
-        except TlvError as exc:
-            raise _parsing("FCI")(exc) from exc
-        self.info = AppInfo(
-            (version[0], version[1]), caps[0], state[0], prop.get(c.TAG_CARD_SERIAL), capacity[0]
-        )
+        fci = self._send(commands.select())
+        with _strict():
+            self.info = responses.parse_fci(fci)
         return self.info
 
     def read_credential(self) -> bytes:
@@ -220,33 +156,14 @@ class KhbsSession:
         return self._get_data(c.DO_CARD_SERIAL)
 
     def read_card_public_key(self) -> bytes:
-        try:
-            template = parse_tlv(
-                parse_single(self._get_data(c.DO_CARD_PUBLIC_KEY), c.TAG_PUBLIC_KEY_TEMPLATE)
-            )
-            return require(template, c.TAG_EC_POINT)
-        except TlvError as exc:
-            raise _parsing("card public key")(exc) from exc
+        answer = self._get_data(c.DO_CARD_PUBLIC_KEY)
+        with _strict():
+            return responses.parse_card_public_key(answer)
 
     def read_grants(self) -> list[SignedGrant]:
-        out = []
-        try:
-            for tag, value in iter_tlv(self._get_data(c.DO_GRANTS)):
-                if tag != c.TAG_SIGNED_GRANT:
-                    raise MalformedResponseError(f"unexpected tag {tag:#x} in grants")
-                objects = parse_tlv(value)
-                body = require(objects, c.TAG_GRANT_BODY)
-                out.append(
-                    SignedGrant(
-                        GrantBody.decode(body),
-                        body,
-                        require(objects, c.TAG_KEY_ID),
-                        require(objects, c.TAG_SIGNATURE),
-                    )
-                )
-        except (TlvError, RecordError) as exc:
-            raise _parsing("grants")(exc) from exc
-        return out
+        answer = self._get_data(c.DO_GRANTS)
+        with _strict():
+            return responses.parse_grants(answer)
 
     def read_personal_data(self) -> PersonalData:
         """The PIN-protected personal data object (verify the PIN first); strictly parsed (§6.12)."""
@@ -256,18 +173,9 @@ class KhbsSession:
     def authenticate(self, challenge: bytes) -> SignedAuth:
         if len(challenge) != c.CHALLENGE_LEN:
             raise ValueError(f"challenge must be {c.CHALLENGE_LEN} bytes")
-        response = self._send(c.CLA_ISO, c.INS_INTERNAL_AUTHENTICATE, 0, 0, challenge, le=256)
-        try:
-            objects = parse_tlv(parse_single(response, c.TAG_SIGNED_AUTH))
-            body_bytes = require(objects, c.TAG_AUTH_BODY)
-            nonce = require(objects, c.TAG_CARD_NONCE)
-            if len(nonce) != c.CARD_NONCE_LEN:
-                raise MalformedResponseError("card nonce of the wrong length")
-            auth = SignedAuth(
-                AuthBody.decode(body_bytes), body_bytes, require(objects, c.TAG_SIGNATURE), challenge, nonce
-            )
-        except (TlvError, RecordError) as exc:
-            raise _parsing("authentication answer")(exc) from exc
+        response = self._send(commands.internal_authenticate(challenge))
+        with _strict():
+            auth = responses.parse_signed_auth(response, challenge)
         self._fresh = auth
         return auth
 
@@ -291,7 +199,7 @@ class KhbsSession:
     def pin_status(self) -> PinStatus:
         """Tries left without spending one (VERIFY with no data)."""
         try:
-            self._send(c.CLA_ISO, c.INS_VERIFY, 0x00, c.PIN_REFERENCE)
+            self._send(commands.verify())
         except InvalidPinError as err:
             return PinStatus(False, err.attempts_remaining)
         except PinBlockedError:
@@ -315,7 +223,7 @@ class KhbsSession:
         self._debit_key = None  # whatever the outcome, an earlier verification no longer counts
         auth, key = self._nonce_and_key(card_key)
         sealed = seal_verify(key, auth.body.card_serial, auth.card_nonce, block, ephemeral=ephemeral)
-        self._send(c.CLA_ISO, c.INS_VERIFY, 0x00, c.PIN_REFERENCE, sealed.envelope)
+        self._send(commands.verify(sealed.envelope))
         if purpose is PinPurpose.DEBIT:
             self._debit_key = sealed.debit_key
 
@@ -343,7 +251,7 @@ class KhbsSession:
             blocks,
             ephemeral=ephemeral,
         )
-        self._send(c.CLA_ISO, c.INS_CHANGE_REFERENCE_DATA, 0x00, c.PIN_REFERENCE, envelope)
+        self._send(commands.change_reference_data(envelope))
 
     def reset_pin(
         self,
@@ -376,9 +284,9 @@ class KhbsSession:
             card_key, c.INS_RESET_RETRY_COUNTER, serial, auth.card_nonce, plaintext, ephemeral=ephemeral
         )
         signature = sign(pin_reset_message(serial, auth.card_nonce, card_key, envelope))
-        data = cert.encode() + tlv(c.TAG_PIN_ENVELOPE, envelope) + tlv(c.TAG_SIGNATURE, signature)
+        data = commands.reset_retry_counter_data(cert.encode(), envelope, signature)
         try:
-            self._send(c.CLA_ISO, c.INS_RESET_RETRY_COUNTER, 0x00, c.PIN_REFERENCE, data)
+            self._send(commands.reset_retry_counter(data))
         except PinBlockedError as err:  # 6983 here: the holder check, not the PIN (which may be blocked)
             raise HolderCheckBlockedError(err.sw) from None
 
@@ -404,100 +312,44 @@ class KhbsSession:
         debit_key, self._debit_key = self._debit_key, None
         if debit_key is None:
             raise NoDebitAuthorisationError()
-        fields = (
-            bytes([program])
-            + amount.to_bytes(4, "big")
-            + terminal_id
-            + nonce
-            + terminal_time.to_bytes(4, "big")
-            + expected_counter.to_bytes(4, "big")
-        )
-        header = bytes([c.CLA_PROPRIETARY, c.INS_DEBIT, 0, 0])
-        data = fields + debit_mac(debit_key, header, fields)
-        response = self._send(c.CLA_PROPRIETARY, c.INS_DEBIT, 0, 0, data, le=256)
-        try:
-            return parse_signed_tx(parse_single(response, c.TAG_SIGNED_TX))
-        except TlvError as exc:
-            raise _parsing("DEBIT answer")(exc) from exc
+        fields = commands.debit_fields(program, amount, terminal_id, nonce, terminal_time, expected_counter)
+        response = self._send(commands.debit(commands.debit_data(debit_key, fields)))
+        with _strict():
+            return responses.parse_debit_answer(response)
 
     def read_log(self, count: int = 0) -> list[SignedTx]:
         """The last ``count`` signed records, newest first (0: all the card keeps)."""
         if not 0 <= count <= c.LOG_CAPACITY:
             raise ValueError("count out of range")
-        response = self._send(c.CLA_PROPRIETARY, c.INS_READ_LOG, 0, count, le=256)
-        try:
-            entries = list(iter_tlv(response))
-        except TlvError as exc:
-            raise _parsing("log")(exc) from exc
-        if any(tag != c.TAG_SIGNED_TX for tag, _ in entries):
-            raise MalformedResponseError("unexpected object in the log")
-        return [parse_signed_tx(value) for _, value in entries]
+        response = self._send(commands.read_log(count))
+        with _strict():
+            return responses.parse_log(response)
 
     def load_grant(self, body: bytes, kid: bytes, signature: bytes) -> None:
-        data = tlv(c.TAG_GRANT_BODY, body) + tlv(c.TAG_KEY_ID, kid) + tlv(c.TAG_SIGNATURE, signature)
-        self._send(c.CLA_PROPRIETARY, c.INS_LOAD_GRANT, 0, 0, data)
+        data = commands.signed_object_data(c.TAG_GRANT_BODY, body, kid, signature)
+        self._send(commands.load_grant(data))
 
     def set_status(self, target: int, body: bytes, kid: bytes, signature: bytes) -> None:
         """Issuer-signed block / unblock / terminate."""
         self._debit_key = None  # the card ends the verification (§5.15)
-        data = tlv(c.TAG_STATUS_BODY, body) + tlv(c.TAG_KEY_ID, kid) + tlv(c.TAG_SIGNATURE, signature)
-        self._send(c.CLA_PROPRIETARY, c.INS_SET_STATUS, target, 0, data)
+        data = commands.signed_object_data(c.TAG_STATUS_BODY, body, kid, signature)
+        self._send(commands.set_status(target, data))
 
     # -- personalisation -----------------------------------------------------------------------
     def generate_key(self) -> bytes:
         """The card makes its key pair; returns the public point (65 bytes, uncompressed)."""
-        response = self._send(c.CLA_PROPRIETARY, c.INS_GENERATE_KEY, 0, 0, le=256)
-        try:
-            point = require(parse_tlv(parse_single(response, c.TAG_PUBLIC_KEY_TEMPLATE)), c.TAG_EC_POINT)
-        except TlvError as exc:
-            raise _parsing("public key")(exc) from exc
-        if len(point) != 65 or point[0] != 0x04:
-            raise MalformedResponseError("public key is not an uncompressed P-256 point")
-        return point
+        response = self._send(commands.generate_key())
+        with _strict():
+            return responses.parse_generated_key(response)
 
     def put_data(self, do: int, value: bytes) -> None:
-        self._send(c.CLA_ISO, c.INS_PUT_DATA, do >> 8, do & 0xFF, value)
+        self._send(commands.put_data(do, value))
 
     def put_issuer_key(self, kid: bytes, point: bytes) -> None:
-        self.put_data(
-            c.DO_ISSUER_KEYS, tlv(c.TAG_ISSUER_KEY, tlv(c.TAG_KEY_ID, kid) + tlv(c.TAG_EC_POINT, point))
-        )
+        self.put_data(c.DO_ISSUER_KEYS, commands.issuer_key_data(kid, point))
 
     def set_initial_pin(self, pin: str) -> None:
-        self._send(c.CLA_ISO, c.INS_CHANGE_REFERENCE_DATA, 0x01, c.PIN_REFERENCE, pin_block(pin))
+        self._send(commands.set_initial_pin(pin))
 
     def activate(self) -> None:
-        self._send(c.CLA_PROPRIETARY, c.INS_SET_STATUS, c.LifeCycle.OPERATIONAL, 0)
-
-
-def _text(d: Mapping[object, object], key: int, what: str) -> str:
-    value = d.get(key)
-    if not isinstance(value, str):
-        raise MalformedResponseError(f"personal data: {what} is not text")
-    return value
-
-
-def parse_personal_data(raw: bytes) -> PersonalData:
-    """Parse DF26 strictly (SPEC.md §6.12): typed errors only, whatever the card sends."""
-    try:
-        d = cbor2.loads(raw)
-    except Exception as exc:  # cbor2 raises assorted types on hostile input: all mean "malformed"
-        raise _parsing("personal data")(exc) from exc
-    if not isinstance(d, Mapping):
-        raise MalformedResponseError("personal data is not a CBOR map")
-    nik = _text(d, c.PersonalField.NIK, "NIK")
-    if len(nik) != 16 or not nik.isascii() or not nik.isdigit():
-        raise MalformedResponseError("personal data: NIK is not 16 ASCII digits")
-    kk = d.get(c.PersonalField.KK_NUMBER, "")
-    if not isinstance(kk, str) or (kk and (len(kk) != 16 or not kk.isascii() or not kk.isdigit())):
-        raise MalformedResponseError("personal data: KK number is not 16 ASCII digits")
-    salt = d.get(c.PersonalField.HOLDER_SALT)
-    if salt is not None and (not isinstance(salt, bytes) or len(salt) != c.HOLDER_SALT_LEN):
-        raise MalformedResponseError(f"personal data: holder salt is not {c.HOLDER_SALT_LEN} bytes")
-    return PersonalData(
-        nik=nik,
-        birth_date=_text(d, c.PersonalField.BIRTH_DATE, "birth date"),
-        sex=_text(d, c.PersonalField.SEX, "sex"),
-        kk_number=kk,
-        holder_salt=salt,
-    )
+        self._send(commands.activate())
