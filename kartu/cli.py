@@ -165,8 +165,8 @@ def _station(args: argparse.Namespace, *, printing: bool = False) -> Any:
     path = _config_path(args)
     if path is None:
         return None
-    from kartu.station import open_station
     from terminal.config import load_config
+    from terminal.station import open_station
 
     config = load_config(path)
     receipts = None

@@ -99,8 +99,8 @@ def kiosk_backend(args: argparse.Namespace) -> Backend:
 def production_backend(config: TerminalConfig) -> Backend:
     """The enrolled terminal of ``config``: its readers (PC/SC), its printer, its clerks, its own keys and
     data, and its background sync (which also runs right after every redemption or void)."""
-    from kartu.station import open_station
     from terminal.clerks import load_clerks
+    from terminal.station import open_station
 
     printer = receipt_printer(config.printer) if config.printer is not None else None
     clerks = load_clerks(config.data_dir)
@@ -143,8 +143,8 @@ def run_kiosk(argv: Sequence[str], prog: str = "kartu kiosk", config_path: Path 
         args = parse_args(["--pcsc", "--mode", config.mode.value, "--lang", config.language.value, *argv])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if config is not None:
-        from kartu.station import StationError
         from terminal.clerks import ClerkFileError
+        from terminal.station import StationError
         from terminal.truststore import TrustAnchorError
 
         try:

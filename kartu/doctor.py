@@ -124,9 +124,9 @@ def _anchor(config: TerminalConfig) -> list[Check]:
 
 
 def _data(config: TerminalConfig, clock: Callable[[], float]) -> list[Check]:
-    from kartu.station import StationError, open_station
     from province.trust import SignedDataError
     from terminal.revocation import FreshnessPolicy
+    from terminal.station import StationError, open_station
 
     try:
         station = open_station(config, clock=clock)

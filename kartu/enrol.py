@@ -133,7 +133,7 @@ def cmd_enrol(args: argparse.Namespace, config_path: Path | None) -> int:
 
 
 def first_sync(config: TerminalConfig) -> int:
-    from kartu.station import open_station
+    from terminal.station import open_station
 
     station = open_station(config)
     try:

@@ -21,7 +21,7 @@ from card_applet_spec.records import ReceiptCertBody, TerminalCertBody
 from card_applet_spec.reference_card import CardTorn, FileStore, ReferenceCard
 from card_applet_spec.reference_card.state import StateFileError
 from province.issuance import GrantSpec, Holder
-from province.receipt_qr import ReceiptCert, ReceiptSigner
+from province.receipt_qr import ReceiptCert
 from province.statuslist import CardStatus, build_delta, build_snapshot, new_status_list, set_status
 from province.trust import (
     IssuerKeyEntry,
@@ -31,19 +31,18 @@ from province.trust import (
     TrustListError,
     sign_trust_list,
 )
-from terminal.app import KhbsTerminal, PinResetter, assemble_terminal
+from terminal.app import KhbsTerminal
 from terminal.card.connection import InProcessConnection
 from terminal.card.session import KhbsSession, TerminalCert
 from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind
-from terminal.db import make_engine
+from terminal.config import TerminalConfig, load_config, write_config
+from terminal.enrolment import KEY_FILE, TerminalSecrets, save_secrets
 from terminal.ledger import Entry
 from terminal.personalise import personalise
 from terminal.receipt import PrinterError, ReceiptPrinter, receipt_from_entry, render_receipt_lines
-from terminal.redeem import Counter, PrintFailed, ReceiptSink
-from terminal.revocation import RevocationCache
-from terminal.schema import migrate
-from terminal.sync import SyncStateStore
-from terminal.truststore import ANCHOR_FILE_NAME, TrustAnchor, TrustStore
+from terminal.redeem import PrintFailed, ReceiptSink
+from terminal.station import open_station
+from terminal.truststore import ANCHOR_FILE_NAME, TrustAnchor
 
 DAY = 86_400
 #: The embedded centre re-signs the trust list when it is older than this (as the server does daily).
@@ -58,13 +57,6 @@ ROOT = key_from_seed("KHBS demo root")
 ISSUER = IssuerSigner(key_from_seed("KHBS demo issuer 2026"))
 STATUS_KEY = key_from_seed("KHBS demo status list")
 TERMINAL_KEY = key_from_seed("KHBS demo counter T6271001")
-RECEIPT_KEY = key_from_seed("KHBS demo receipts T6271001")
-
-
-def receipt_signer(terminal_id: str = TERMINAL_ID) -> ReceiptSigner:
-    """The demo counter's receipt-signing key with its issuer certificate (open-ended window)."""
-    body = ReceiptCertBody(terminal_id.encode(), 0, 2**32 - 1, compressed_point(RECEIPT_KEY.public_key()))
-    return ReceiptSigner(ReceiptCert.issue(body, ISSUER.kid, ISSUER.sign), RECEIPT_KEY)
 
 
 @dataclass(frozen=True)
@@ -308,27 +300,74 @@ class _DemoCardFile(ReferenceCard):
         return super().transmit(apdu)
 
 
-class DemoWorld:
-    """The demo's data directory: cards, terminal database, receipts."""
+DEMO_TOKEN = "demo-terminal-token-T6271001"
+#: Where the demo terminal would sync: the demo has no server (its embedded centre publishes locally).
+DEMO_SERVER_URL = "http://127.0.0.1:8000"
+CONFIG_FILE = "kartu.toml"
 
-    def __init__(self, data_dir: Path, clock: Callable[[], float] = time.time) -> None:
-        self.data_dir = Path(data_dir)
+
+class DemoWorld:
+    """The demo's directory: an embedded centre that provisions one terminal exactly as enrolment does
+    (config file, trust anchor outside the data directory, key, token and certificates in it), then
+    opens that terminal the one way every terminal opens (:func:`terminal.station.open_station`).
+
+    Layout of ``workdir``: ``kartu.toml``, ``trust-anchor.pem``, ``data/`` (terminal.db and the
+    enrolment files), ``cards/`` (the demo cards), ``receipts/``.
+    """
+
+    def __init__(self, workdir: Path, clock: Callable[[], float] = time.time) -> None:
+        self.workdir = Path(workdir)
         self.clock = clock
-        self.cards_dir = self.data_dir / "cards"
-        self.receipts_dir = self.data_dir / "receipts"
-        for d in (self.data_dir, self.cards_dir, self.receipts_dir):
+        self.data_dir = self.workdir / "data"
+        self.cards_dir = self.workdir / "cards"
+        self.receipts_dir = self.workdir / "receipts"
+        for d in (self.workdir, self.data_dir, self.cards_dir, self.receipts_dir):
             d.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(self.data_dir / "terminal.db")
-        migrate(self.engine)
-        # the root of trust is installed next to the database, never read from it
-        anchor_path = self.data_dir / ANCHOR_FILE_NAME
-        if not anchor_path.exists():
-            TrustAnchor(ROOT.public_key()).install(anchor_path)
-        self.trust = TrustStore(self.engine, TrustAnchor.load(anchor_path))
-        self.revocation = RevocationCache(self.engine, self.trust)
-        self.sync_state = SyncStateStore(self.engine)
+        self.config_path = self.workdir / CONFIG_FILE
+        self.config = self._enrol()
+        # the world's clock as it is at each call (tests move it)
+        self.station = open_station(self.config, clock=lambda: self.clock(), clerk_name="Petugas Demo")
+        self.engine = self.station.engine
+        self.trust = self.station.trust
+        self.revocation = self.station.revocation
+        self.sync_state = self.station.sync_state
         self._cards_ready = threading.Event()
         self._cards_ready.set()
+
+    def _enrol(self) -> TerminalConfig:
+        """What ``kartu enrol`` writes, made by the embedded centre: the root of trust installed next to
+        (never inside) the data directory, the terminal's key, token and certificates, the config.
+        The anchor and the enrolment files already there are kept (an anchor is never replaced); the
+        config is written anew, for this directory."""
+        anchor_path = self.workdir / ANCHOR_FILE_NAME
+        if not anchor_path.exists():
+            TrustAnchor(ROOT.public_key()).install(anchor_path)
+        if not (self.data_dir / KEY_FILE).exists():
+            point = uncompressed_point(TERMINAL_KEY.public_key())
+            reset_body = TerminalCertBody(TERMINAL_ID.encode(), c.TerminalRole.PIN_RESET, 2**32 - 1, point)
+            signed = ISSUER.terminal_cert(reset_body)
+            receipt_body = ReceiptCertBody(
+                TERMINAL_ID.encode(), 0, 2**32 - 1, compressed_point(TERMINAL_KEY.public_key())
+            )
+            save_secrets(
+                self.data_dir,
+                TerminalSecrets(
+                    key=TERMINAL_KEY,
+                    token=DEMO_TOKEN,
+                    receipt_cert=ReceiptCert.issue(receipt_body, ISSUER.kid, ISSUER.sign).encode(),
+                    pin_reset_cert=TerminalCert(reset_body, signed.kid, signed.signature).encode(),
+                ),
+            )
+        config = TerminalConfig(  # rewritten at every start: the directory may have been moved or copied
+            terminal_id=TERMINAL_ID,
+            site=SITE,
+            region=6271,
+            server_url=DEMO_SERVER_URL,
+            data_dir=self.data_dir.resolve(),
+            trust_anchor=anchor_path.resolve(),
+        )
+        write_config(config, self.config_path)
+        return load_config(self.config_path)
 
     # -- provisioning ---------------------------------------------------------------------------
     def trust_list(self, now: int, seq: int = 1) -> TrustList:
@@ -448,22 +487,5 @@ class DemoWorld:
 
     # -- the counter ----------------------------------------------------------------------------
     def terminal(self, receipts: ReceiptSink | None = None, clerk_id: str = "demo-clerk") -> KhbsTerminal:
-        cert_body = TerminalCertBody(
-            TERMINAL_ID.encode(),
-            c.TerminalRole.PIN_RESET,
-            2**32 - 1,
-            uncompressed_point(TERMINAL_KEY.public_key()),
-        )
-        signed = ISSUER.terminal_cert(cert_body)
-        resetter = PinResetter(TerminalCert(cert_body, signed.kid, signed.signature), TERMINAL_KEY)
-        return assemble_terminal(
-            self.engine,
-            trust=self.trust,
-            revocation=self.revocation,
-            sync_state=self.sync_state,
-            counter=Counter(TERMINAL_ID, SITE, clerk_id, "Petugas Demo"),
-            receipts=receipts,
-            receipt_signer=receipt_signer(),
-            pin_resetter=resetter,
-            clock=self.clock,
-        )
+        """The demo terminal (the station's stores and keys) with this receipt sink and clerk."""
+        return self.station.assemble(receipts, clerk_id, "Petugas Demo")

@@ -88,7 +88,7 @@ def forged_card() -> ReferenceCard:
 
 @pytest.fixture
 def db(data_dir: Path) -> Iterator[sqlite3.Connection]:
-    conn = sqlite3.connect(data_dir / "terminal.db", isolation_level=None)
+    conn = sqlite3.connect(data_dir / "data" / "terminal.db", isolation_level=None)
     yield conn
     conn.close()
 
@@ -190,7 +190,7 @@ def test_status_list_signed_by_the_root_is_not_status_data(data_dir: Path, db: s
 def test_a_running_terminal_does_not_pick_up_a_planted_status_list(data_dir: Path) -> None:
     world = restart(data_dir)
     assert tap(world, world.card("agus")).reason is Reason.REVOKED  # held in memory, verified
-    conn = sqlite3.connect(data_dir / "terminal.db", isolation_level=None)
+    conn = sqlite3.connect(data_dir / "data" / "terminal.db", isolation_level=None)
     plant_status(conn, all_valid_snapshot(ROGUE_STATUS), seq=2)
     conn.close()
     assert_not_valid(tap(world, world.card("agus")), Reason.STATUS_DATA_UNVERIFIED)
@@ -259,7 +259,7 @@ def test_rolled_back_trust_list_ages_out(tmp_path: Path, forged_card: ReferenceC
     stored = old.trust.stored()
     assert stored is not None
     DemoWorld(path, clock=lambda: NOW).provision()  # it syncs for two years; a new list every day
-    conn = sqlite3.connect(path / "terminal.db", isolation_level=None)
+    conn = sqlite3.connect(path / "data" / "terminal.db", isolation_level=None)
     conn.execute("UPDATE trust_list SET raw = ?, seq = ?", (stored.raw, stored.trust_list.seq))
     conn.close()
     world = restart(path)

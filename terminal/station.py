@@ -1,18 +1,20 @@
-"""A real terminal built from its configuration file and enrolment files (the composition root's job).
+"""A terminal built from its configuration file and enrolment files: the one way a terminal starts.
 
 :func:`open_station` reads nothing but what :mod:`terminal.config` and :mod:`terminal.enrolment` define:
 the config (site, ids, server, devices, paths), the installed trust anchor (outside the data directory),
-and the key, token and certificates in the data directory. It builds the same core the demo builds —
-trust store, revocation cache, ledger, pending updates, catalogue, verifier, redemption service and the
-terminal facade — with this terminal's own receipt key and, when certified, its PIN-reset key; and the
-syncer that talks to the configured server with this terminal's token. No demo key anywhere.
+and the key, token and certificates in the data directory. It builds the core — trust store, revocation
+cache, ledger, pending updates, catalogue, verifier, redemption service and the terminal facade — with
+this terminal's own receipt key and, when certified, its PIN-reset key; and the syncer that talks to the
+configured server with this terminal's token. An enrolled terminal gets its files from ``kartu enrol``;
+the demo world (:mod:`terminal.demo`) writes the same files for its embedded centre and opens its
+terminal here too. No key is chosen here: it is whatever the files hold.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -45,8 +47,26 @@ class Station:
     trust: TrustStore
     revocation: RevocationCache
     sync_state: SyncStateStore
-    terminal: KhbsTerminal
     clock: Callable[[], float]
+    receipt_signer: ReceiptSigner
+    pin_resetter: PinResetter | None = None
+    terminal: KhbsTerminal = field(init=False)  # the facade open_station assembles
+
+    def assemble(
+        self, receipts: ReceiptSink | None = None, clerk_id: str = "", clerk_name: str = ""
+    ) -> KhbsTerminal:
+        """Another terminal facade on this station's stores and keys (another receipt sink or clerk)."""
+        return assemble_terminal(
+            self.engine,
+            trust=self.trust,
+            revocation=self.revocation,
+            sync_state=self.sync_state,
+            counter=Counter(self.config.terminal_id, self.config.site, clerk_id, clerk_name),
+            receipts=receipts,
+            receipt_signer=self.receipt_signer,
+            pin_resetter=self.pin_resetter,
+            clock=self.clock,
+        )
 
     @property
     def pending(self) -> PendingUpdates:
@@ -133,15 +153,6 @@ def open_station(
     trust = TrustStore(engine, anchor)
     revocation = RevocationCache(engine, trust)
     sync_state = SyncStateStore(engine)
-    terminal = assemble_terminal(
-        engine,
-        trust=trust,
-        revocation=revocation,
-        sync_state=sync_state,
-        counter=Counter(config.terminal_id, config.site, clerk_id, clerk_name),
-        receipts=receipts,
-        receipt_signer=signer,
-        pin_resetter=resetter,
-        clock=clock,
-    )
-    return Station(config, secrets, engine, trust, revocation, sync_state, terminal, clock)
+    station = Station(config, secrets, engine, trust, revocation, sync_state, clock, signer, resetter)
+    station.terminal = station.assemble(receipts, clerk_id, clerk_name)
+    return station
