@@ -29,7 +29,6 @@ from kiosk_ui.presenting import (
     refusal_for_tap,
     region_name,
     wib,
-    wrong_pin_tries,
 )
 from kiosk_ui.qtcompat import emit
 from kiosk_ui.screens import AttractScreen, pin_tries_message
@@ -51,6 +50,7 @@ from kiosk_ui.widgets import (
 from terminal.card.errors import InvalidPinError
 from terminal.card.session import PersonalData
 from terminal.catalogue import AlreadyRegistered, CatalogueItem, CatalogueKind
+from terminal.counter_flow_types import wrong_pin_tries
 from terminal.entitlements import Entitlement, Status
 from terminal.readers import CardInserted, ReadersChanged
 from terminal.tap import TapResult

@@ -130,15 +130,6 @@ def pin_tries_left(tap: TapResult) -> int | None:
     return tap.auth.body.pin_tries if tap.auth is not None else None
 
 
-def wrong_pin_tries(exc: BaseException) -> int | None:
-    """Tries left after a wrong PIN (core or card error), None if ``exc`` is not a wrong PIN."""
-    if isinstance(exc, InvalidPinError):
-        return exc.attempts_remaining
-    if isinstance(exc, RedemptionRefused) and exc.reason is FailureReason.WRONG_PIN:
-        return exc.tries_left
-    return None
-
-
 def printer_fault(exc_or_reason: BaseException | str | None) -> str | None:
     """The printer fault code (offline, paper_out, cover_open, unplugged, no printer), if any."""
     if exc_or_reason is None:

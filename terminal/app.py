@@ -29,10 +29,18 @@ from terminal.card.connection import CardConnectionError
 from terminal.card.errors import CardSessionError, MalformedResponseError
 from terminal.card.session import KhbsSession, PersonalData, PinPurpose, PinStatus, TerminalCert
 from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind, Interest
+from terminal.clerks import ClerkEvent
 from terminal.ledger import DayTotals, Entry, Ledger, ReconcileReport
 from terminal.pending import PendingUpdates
 from terminal.receipt import EndOfDayReport, build_report
-from terminal.redeem import Counter, ReceiptSink, Redemption, RedemptionService
+from terminal.redeem import (
+    Authorisation,
+    Counter,
+    ReceiptSink,
+    Redemption,
+    RedemptionError,
+    RedemptionService,
+)
 from terminal.revocation import FreshnessPolicy, RevocationCache
 from terminal.tap import TapResult
 from terminal.verify import Reason, TrustSource, Verdict, Verifier, verify_der, verify_tx
@@ -188,6 +196,34 @@ class KhbsTerminal:
         finally:  # refused or done, something was recorded (a redemption or a failure) for the server
             self._recorded()
 
+    def authorise_redemption(
+        self, session: KhbsSession, program: int, amount: int, pin: str
+    ) -> Authorisation:
+        """The counter's first half: the card checked and the holder's PIN verified before the clerk
+        confirms (a wrong PIN is refused here); :meth:`complete_redemption` sends the DEBIT."""
+        try:
+            return self.redemption.authorise(session, program, amount, pin)
+        except RedemptionError:
+            self._recorded()  # a refusal was recorded for the server
+            raise
+
+    def complete_redemption(self, authorised: Authorisation) -> Redemption:
+        try:
+            return self.redemption.complete(authorised)
+        finally:
+            self._recorded()
+
+    def cancel_redemption(self) -> None:
+        """The clerk cancelled after the holder's PIN: no DEBIT may follow that VERIFY."""
+        self.redemption.release()
+
+    def record_clerk_event(self, event: ClerkEvent, clerk_id: str, detail: str = "") -> None:
+        """A clerk security event (a lockout, an idle logout), recorded with the failures for the centre."""
+        self.ledger.record_failure(
+            event.value, detail, terminal_id=self.counter.terminal_id, clerk_id=clerk_id[:64] or None
+        )
+        self._recorded()
+
     def pin_status(self, session: KhbsSession) -> PinStatus:
         session.select()
         return session.pin_status()
@@ -292,7 +328,7 @@ def assemble_terminal(
 ) -> KhbsTerminal:
     """The core of one terminal on its database — verifier (trust list and revocation data read live at
     every tap), ledger, pending updates, catalogue, redemption service and the facade. The demo world and
-    an enrolled terminal (``kartu.station``) differ only in what they pass here."""
+    an enrolled terminal (``terminal.station``) differ only in what they pass here."""
     verifier = Verifier(trust, revocation, FreshnessPolicy())
     service = RedemptionService(
         Ledger(engine, clock=clock),

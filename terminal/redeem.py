@@ -21,7 +21,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import NoReturn, Protocol
 
@@ -187,6 +187,17 @@ class DebitNotTrusted(RedemptionError):
         super().__init__(FailureReason.RECORD_MISMATCH, detail)
 
 
+@dataclass(frozen=True, eq=False)
+class Authorisation:
+    """The holder's PIN verified for one DEBIT of ``amount`` of ``entitlement`` in ``session`` (whose
+    VERIFY holds the DEBIT key, SPEC §6.14), after the check ``tap`` of that same session."""
+
+    session: KhbsSession
+    tap: TapResult
+    entitlement: Entitlement
+    amount: int
+
+
 @dataclass(frozen=True)
 class Redemption:
     entry: Entry
@@ -217,6 +228,8 @@ class RedemptionService:
         self.clock = clock
         self.rng = rng
         self.fault = fault
+        #: The one authorisation :meth:`complete` may spend (None: none open).
+        self._authorised: Authorisation | None = None
 
     # -- failures ---------------------------------------------------------------------------------
     def _record(
@@ -333,6 +346,17 @@ class RedemptionService:
         return ent
 
     def redeem(self, session: KhbsSession, program: int, amount: int, pin: str) -> Redemption:
+        """Tap, holder PIN, DEBIT in one go (5 APDUs): :meth:`authorise`, then :meth:`complete`."""
+        return self.complete(self.authorise(session, program, amount, pin))
+
+    def authorise(self, session: KhbsSession, program: int, amount: int, pin: str) -> Authorisation:
+        """Everything before the DEBIT (4 APDUs): the card verified for the program, the amount checked
+        against its signed balance, and the holder's PIN verified (VERIFY) in this card session.
+
+        A wrong PIN is refused here, before the clerk confirms. The DEBIT key of this VERIFY stays in
+        ``session``; only :meth:`complete` with the returned authorisation spends it, once.
+        """
+        self._authorised = None  # a new VERIFY: an earlier authorisation no longer counts
         tap, report = self.tap(session, program)
         serial = tap.card_serial
         if report.recovered or report.unresolved:
@@ -380,7 +404,35 @@ class RedemptionService:
             raise
         except CardSessionError as err:  # any other answer to VERIFY: nothing debited
             self._refuse(card_failure(err), f"VERIFY: {err}", serial, program)
-        return self._debit(session, tap, ent, amount)
+        self._authorised = Authorisation(session, tap, ent, amount)
+        return self._authorised
+
+    def complete(self, authorised: Authorisation) -> Redemption:
+        """The DEBIT the holder's PIN was verified for (the 5th APDU), in the same card session.
+
+        Refused (CARD_REMOVED, nothing sent) unless ``authorised`` is the latest authorisation, not yet
+        spent or released, and its session still holds the unspent DEBIT key of that VERIFY: a card
+        swapped or reset since then, or a session opened anew, fails closed; a card swapped under the same
+        session cannot check the DEBIT's MAC (SPEC §5.12), and the intent stays for its log to settle.
+        """
+        current, self._authorised = self._authorised, None
+        tap, program = authorised.tap, authorised.entitlement.program
+        if current is not authorised or not authorised.session.debit_authorised:
+            self._refuse(
+                FailureReason.CARD_REMOVED,
+                "no holder PIN verified for this DEBIT in this card session: ask for the PIN again",
+                tap.card_serial,
+                program,
+            )
+        return self._debit(authorised.session, tap, authorised.entitlement, authorised.amount)
+
+    def release(self) -> None:
+        """The clerk cancelled after the holder's PIN: the authorisation is void, and a SELECT ends the
+        card's verification (a card already gone is fine)."""
+        authorised, self._authorised = self._authorised, None
+        if authorised is not None:
+            with suppress(CardConnectionError, CardSessionError):
+                authorised.session.select()
 
     def _debit(self, session: KhbsSession, tap: TapResult, ent: Entitlement, amount: int) -> Redemption:
         assert tap.auth is not None and tap.raw_credential is not None and tap.result.credential is not None

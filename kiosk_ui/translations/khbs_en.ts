@@ -237,8 +237,15 @@
     <name>Counter</name>
     <message>
         <source>Petugas: {name} · {terminal}</source>
-        <extracomment>The card event of the card in the reader (re-read after a transaction; read later if the clerk was busy elsewhere when it arrived).</extracomment>
         <translation>Clerk: {name} · {terminal}</translation>
+    </message>
+    <message>
+        <source>Kartu memeriksa PIN…</source>
+        <translation>The card is checking the PIN…</translation>
+    </message>
+    <message>
+        <source>Jangan angkat kartu.</source>
+        <translation>Do not lift the card.</translation>
     </message>
     <message>
         <source>Menyimpan transaksi…</source>
@@ -503,8 +510,28 @@
         <translation>Clerk ID</translation>
     </message>
     <message>
+        <source>Petugas keluar otomatis: {n} detik tanpa aktivitas. Data warga sudah dihapus dari layar.</source>
+        <translation>Clerk logged out automatically after {n} seconds without activity. The citizen&apos;s data was cleared from the screen.</translation>
+    </message>
+    <message>
+        <source>ID atau PIN petugas salah. Coba lagi setelah {n} detik.</source>
+        <translation>Wrong clerk ID or PIN. Try again in {n} seconds.</translation>
+    </message>
+    <message>
         <source>ID atau PIN petugas salah.</source>
         <translation>Wrong clerk ID or PIN.</translation>
+    </message>
+    <message>
+        <source>Tunggu {n} detik lagi sebelum mencoba.</source>
+        <translation>Wait {n} more seconds before trying again.</translation>
+    </message>
+    <message>
+        <source>Terlalu banyak PIN salah: ID ini dikunci {n} menit.</source>
+        <translation>Too many wrong PINs: this ID is locked for {n} minutes.</translation>
+    </message>
+    <message>
+        <source>Login petugas tidak dapat diperiksa (berkas keamanan rusak). Hubungi admin.</source>
+        <translation>Clerk logins cannot be checked (the security file is damaged). Call the administrator.</translation>
     </message>
 </context>
 <context>
@@ -598,6 +625,10 @@
     <message>
         <source>PIN salah. Sisa {tries} kali mencoba.</source>
         <translation>Wrong PIN. {tries} tries left.</translation>
+    </message>
+    <message>
+        <source>Untuk: {program} · {amount}</source>
+        <translation>For: {program} · {amount}</translation>
     </message>
 </context>
 <context>

@@ -62,11 +62,12 @@ def choose(qtbot: Any, counter: CounterWindow, program: int) -> None:
 
 
 def redeem(qtbot: Any, counter: CounterWindow, program: int, amount: str) -> None:
-    """From the holder's screen: the program, the amount, the holder's PIN, confirm."""
+    """From the holder's screen: the program, the amount, the holder's PIN (the card checks it), confirm."""
     choose(qtbot, counter, program)
     keys(qtbot, counter, "num_", amount)
     click(qtbot, counter, "amount_next")
     enter_pin(qtbot, counter, DEMO_PIN)
+    qtbot.waitUntil(lambda: counter.current == "confirm", timeout=5000)
     click(qtbot, counter, "confirm_ok")
 
 
@@ -145,6 +146,7 @@ def test_quantity_with_decimal_comma_and_an_eligibility_visit(
     wait_screen(counter, "holder")
     choose(qtbot, counter, c.Program.KESEHATAN)  # a visit: no amount, straight to the PIN
     wait_screen(counter, "pin")
+    assert "Kunjungan (tanpa jumlah)" in counter.findChild(QLabel, "pinSummary").text()
     enter_pin(qtbot, counter, DEMO_PIN)
     wait_screen(counter, "confirm")
     assert "Kunjungan (tanpa jumlah)" in visible_text(counter)
@@ -156,22 +158,44 @@ def test_quantity_with_decimal_comma_and_an_eligibility_visit(
 def test_wrong_pin_then_right_pin(
     qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
 ) -> None:
+    """The card checks the holder's PIN before the clerk confirms: a wrong one never reaches confirm."""
     serve(qtbot, counter, backend, wait_screen)
     choose(qtbot, counter, c.Program.BLT)
     keys(qtbot, counter, "num_", "50000")
     click(qtbot, counter, "amount_next")
-    enter_pin(qtbot, counter, "000000")
-    wait_screen(counter, "confirm")
-    click(qtbot, counter, "confirm_ok")
     wait_screen(counter, "pin")
-    assert "Sisa 2 kali" in counter.pin.message.text()
+    summary = counter.findChild(QLabel, "pinSummary")  # what the PIN gives away, on the holder's pad
+    assert summary.isVisibleTo(counter) and "Bantuan Langsung Tunai" in summary.text()
+    assert "Rp 50.000" in summary.text()
+    seen: list[str] = []
+    counter.screen_changed.connect(seen.append)
+    enter_pin(qtbot, counter, "000000")
+    qtbot.waitUntil(lambda: "Sisa 2 kali" in counter.pin.message.text())
+    assert counter.current == "pin" and "confirm" not in seen
     reasons = [f.reason for f in backend.terminal.ledger.list_failures()]
     assert reasons == ["wrong_pin"]
+    assert "Rp 50.000" in counter.findChild(QLabel, "pinSummary").text()
     enter_pin(qtbot, counter, DEMO_PIN)
     wait_screen(counter, "confirm")
     click(qtbot, counter, "confirm_ok")
     wait_screen(counter, "result")
     assert counter.findChild(QLabel, "resultTitle").text() == "Berhasil"
+
+
+def test_cancel_at_confirm_takes_nothing(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
+) -> None:
+    serve(qtbot, counter, backend, wait_screen)
+    choose(qtbot, counter, c.Program.BLT)
+    keys(qtbot, counter, "num_", "50000")
+    click(qtbot, counter, "amount_next")
+    enter_pin(qtbot, counter, DEMO_PIN)
+    wait_screen(counter, "confirm")
+    click(qtbot, counter, "confirm_cancel")
+    wait_screen(counter, "holder")
+    qtbot.waitUntil(lambda: not counter.jobs.busy)
+    assert backend.terminal.recent() == []
+    assert "Sisa Rp 600.000" in visible_text(counter)
 
 
 def test_printer_fault_is_recoverable(
@@ -359,7 +383,10 @@ def test_data_too_old_for_cash_says_how_old(
     assert backend.clock is not None
     backend.clock.offset = 2 * 86_400 + 3600  # fine for a check tap (7 days), too old for cash (1 day)
     serve(qtbot, counter, backend, wait_screen)
-    redeem(qtbot, counter, c.Program.BLT, "10000")
+    choose(qtbot, counter, c.Program.BLT)
+    keys(qtbot, counter, "num_", "10000")
+    click(qtbot, counter, "amount_next")
+    enter_pin(qtbot, counter, DEMO_PIN)  # the card is checked for cash before the PIN is sent
     wait_screen(counter, "refusal")
     assert counter.refusal.info is not None and counter.refusal.info.kind is Refusal.DATA_TOO_OLD
     assert "2 hari 1 jam" in visible_text(counter)
@@ -376,6 +403,45 @@ def test_card_lifted_before_confirming(
     assert "Kartu diangkat" in counter.findChild(QLabel, "homeNotice").text()
     assert "Siti" not in all_text(counter)
     assert backend.terminal.recent() == []
+
+
+def test_wrong_clerk_pins_wait_then_lock(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
+) -> None:
+    now = [1000.0]
+    backend.clerks.clock = lambda: now[0]
+    counter.findChild(QLineEdit, "clerk_id").setText("rina")
+    enter_pin(qtbot, counter, "9999")
+    qtbot.waitUntil(lambda: "ID atau PIN petugas salah." in visible_text(counter))
+    enter_pin(qtbot, counter, "9998")
+    enter_pin(qtbot, counter, "9997")
+    qtbot.waitUntil(lambda: "Coba lagi setelah 5 detik" in visible_text(counter))
+    enter_pin(qtbot, counter, "1234")  # the right PIN, too soon: not even checked
+    qtbot.waitUntil(lambda: "Tunggu 5 detik" in visible_text(counter))
+    assert counter.current == "login"
+    now[0] += 5
+    login(qtbot, counter, wait_screen)
+
+
+def test_idle_logout_clears_the_holder(
+    qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable
+) -> None:
+    now = [0.0]
+    counter.flow.clock = lambda: now[0]
+    serve(qtbot, counter, backend, wait_screen)
+    counter.flow.touch()
+    now[0] += counter.IDLE_LOGOUT_S - 1
+    counter.flow.tick()
+    assert counter.current == "holder"
+    now[0] += 1
+    counter.flow.tick()
+    wait_screen(counter, "login")
+    leftover = [line for line in all_text(counter).splitlines() if "Siti" in line or "6271*" in line]
+    assert leftover == []
+    assert "Siti" not in all_text(counter), [t for t in all_text(counter).split("\n") if "Siti" in t]
+    assert "keluar otomatis" in visible_text(counter)
+    qtbot.waitUntil(lambda: not counter.jobs.busy)
+    assert [f.reason for f in backend.terminal.ledger.list_failures()] == ["clerk_idle_logout"]
 
 
 def test_english_counter(qtbot: Any, counter: CounterWindow, backend: Backend, wait_screen: Callable) -> None:
