@@ -929,7 +929,7 @@ def _records_in(data: bytes) -> object:
                 ingest.RecordIn(r["record_id"], record, signature, r["card_serial"], r["terminal_id"])
             )
     results: list[Any] = [None] * len(batch)
-    return ingest._parse(batch, results, "T6271001")  # as that terminal uploads it
+    return ingest.parse_records(batch, results, "T6271001")  # as that terminal uploads it
 
 
 def _model(name: str) -> Callable[[bytes], object]:

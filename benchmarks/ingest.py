@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         # ingest through HTTP
-        CARD_KEYS._keys.clear()  # the server parses the card keys itself (cold cache)
+        CARD_KEYS.clear()  # the server parses the card keys itself (cold cache)
         batches = [items[i : i + args.batch] for i in range(0, total, args.batch)]
         bodies = [json.dumps({"records": b}).encode() for b in batches]
         gc.collect()  # the setup's garbage (migrations, app, signing) is not the ingest's to collect

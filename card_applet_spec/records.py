@@ -97,6 +97,13 @@ class AuthBody:
         return c.DOMAIN_AUTH + challenge + card_nonce + self.encode()
 
 
+#: A transaction record's fields in layout order, as :meth:`TxRecord.unpack` returns them: version,
+#: tx_type, card_serial, tx_counter, program, grant_seq, amount, balance_after, terminal_id,
+#: terminal_nonce, terminal_time.
+TxFields = tuple[int, int, bytes, int, int, int, int, int, bytes, bytes, int]
+_TX_TYPES = frozenset({int(c.TxType.DEBIT), int(c.TxType.CHECK_IN)})
+
+
 def record_id(record: bytes) -> str:
     """The stable id of a card-signed transaction record (the 47 bytes of :class:`TxRecord`):
     SHA-256 of the record, first 16 bytes in hex. The same on every terminal, the server and a receipt."""
@@ -138,15 +145,21 @@ class TxRecord:
         )
 
     @classmethod
-    def decode(cls, data: bytes) -> TxRecord:
+    def unpack(cls, data: bytes) -> TxFields:
+        """The record's fields as a plain tuple in layout order (:data:`TxFields`), with every check of
+        :meth:`decode` (which is built on it): for bulk parsing (the server's ingest), where building
+        the frozen dataclass costs more than the rest of the parse. Raises :class:`RecordError`."""
         if len(data) != cls.SIZE:
             raise RecordError(f"transaction record must be {cls.SIZE} bytes, got {len(data)}")
-        (version, tx_type, serial, counter, program, seq, amount, after, tid, nonce, ttime) = cls._FMT.unpack(
-            data
-        )
-        _check_version(version, "transaction record")
-        if tx_type not in (c.TxType.DEBIT, c.TxType.CHECK_IN):
-            raise RecordError(f"unknown transaction type {tx_type}")
+        fields = cls._FMT.unpack(data)
+        _check_version(fields[0], "transaction record")
+        if fields[1] not in _TX_TYPES:
+            raise RecordError(f"unknown transaction type {fields[1]}")
+        return fields
+
+    @classmethod
+    def decode(cls, data: bytes) -> TxRecord:
+        version, tx_type, serial, counter, program, seq, amount, after, tid, nonce, ttime = cls.unpack(data)
         return cls(tx_type, serial, counter, program, seq, amount, after, tid, nonce, ttime, version)
 
     def signed_message(self) -> bytes:

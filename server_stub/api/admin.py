@@ -9,35 +9,24 @@ from fastapi import APIRouter, Path, Query, Response
 from server_stub.api.deps import StaffCtx
 from server_stub.api.schemas import (
     AgenciesOut,
-    AgencyOut,
     AuditEntryOut,
     AuditOut,
-    CardOut,
     CitizenIn,
-    CitizenOut,
     CitizensOut,
     ClerkCreatedOut,
     ClerkIn,
-    ClerkOut,
     ClerksOut,
     CreatedOut,
     EligibilityIn,
-    EnrolmentCodeCreatedOut,
     EnrolmentCodeIn,
-    EnrolmentCodeOut,
     EnrolmentCodesOut,
     EnrolmentOut,
     ErrorOut,
-    FlagOut,
     FlagsOut,
     HouseholdIn,
-    HouseholdOut,
-    InterestOut,
     InterestsOut,
-    IssuerKeyOut,
     IssuerKeysOut,
     ItemIn,
-    ItemOut,
     ItemsOut,
     KkIn,
     MeOut,
@@ -46,15 +35,12 @@ from server_stub.api.schemas import (
     NoteIn,
     PeriodGrantsIn,
     ProgramId,
-    ProgramOut,
     ProgramPatchIn,
     ProgramsOut,
     ReasonIn,
-    RootKeyOut,
     RotateIn,
     Serial,
     TerminalIn,
-    TerminalOut,
     TerminalsOut,
     b64,
 )
@@ -70,6 +56,15 @@ from server_stub.services import (
     publications,
     registry,
 )
+from server_stub.services.access import TerminalView
+from server_stub.services.cards import CardView
+from server_stub.services.catalogue import ItemView
+from server_stub.services.enrolment_codes import IssuedCode
+from server_stub.services.flags import FlagView
+from server_stub.services.issuer import IssuerKeyView
+from server_stub.services.programs import ProgramView
+from server_stub.services.publications import RootKeyView
+from server_stub.services.registry import CitizenView, HouseholdView
 
 router = APIRouter(
     prefix="/v1/admin",
@@ -95,12 +90,12 @@ def me(ctx: StaffCtx) -> MeOut:
 @router.post("/clerks", response_model=ClerkCreatedOut, status_code=201)
 def create_clerk(ctx: StaffCtx, body: ClerkIn) -> ClerkCreatedOut:
     clerk, token = access.create_clerk(ctx, username=body.username, role=body.role, agency=body.agency)
-    return ClerkCreatedOut(clerk=ClerkOut.model_validate(clerk), token=token)
+    return ClerkCreatedOut(clerk=clerk, token=token)
 
 
 @router.get("/clerks", response_model=ClerksOut)
 def list_clerks(ctx: StaffCtx) -> ClerksOut:
-    return ClerksOut(clerks=[ClerkOut.model_validate(c) for c in access.list_clerks(ctx)])
+    return ClerksOut(clerks=access.list_clerks(ctx))
 
 
 @router.post("/terminals", response_model=EnrolmentOut, status_code=201)
@@ -114,7 +109,7 @@ def enrol_terminal(ctx: StaffCtx, body: TerminalIn) -> EnrolmentOut:
         pin_reset=body.pin_reset,
     )
     return EnrolmentOut(
-        terminal=TerminalOut.model_validate(e.terminal),
+        terminal=e.terminal,
         token=e.token,
         certificate=b64(e.certificate) if e.certificate else None,
         receipt_certificate=b64(e.receipt_certificate),
@@ -123,11 +118,11 @@ def enrol_terminal(ctx: StaffCtx, body: TerminalIn) -> EnrolmentOut:
 
 @router.get("/terminals", response_model=TerminalsOut)
 def list_terminals(ctx: StaffCtx) -> TerminalsOut:
-    return TerminalsOut(terminals=[TerminalOut.model_validate(t) for t in access.list_terminals(ctx)])
+    return TerminalsOut(terminals=access.list_terminals(ctx))
 
 
-@router.post("/enrolment-codes", response_model=EnrolmentCodeCreatedOut, status_code=201)
-def issue_enrolment_code(ctx: StaffCtx, body: EnrolmentCodeIn, response: Response) -> EnrolmentCodeCreatedOut:
+@router.post("/enrolment-codes", response_model=IssuedCode, status_code=201)
+def issue_enrolment_code(ctx: StaffCtx, body: EnrolmentCodeIn, response: Response) -> IssuedCode:
     response.headers["Cache-Control"] = "no-store"  # the one-time code is in this answer
     issued = enrolment_codes.issue_code(
         ctx,
@@ -137,13 +132,13 @@ def issue_enrolment_code(ctx: StaffCtx, body: EnrolmentCodeIn, response: Respons
         pin_reset=body.pin_reset,
         valid_hours=body.valid_hours,
     )
-    return EnrolmentCodeCreatedOut.model_validate(issued)
+    return issued
 
 
 @router.get("/enrolment-codes", response_model=EnrolmentCodesOut)
 def list_enrolment_codes(ctx: StaffCtx) -> EnrolmentCodesOut:
     codes = enrolment_codes.list_codes(ctx)
-    return EnrolmentCodesOut(codes=[EnrolmentCodeOut.model_validate(c) for c in codes])
+    return EnrolmentCodesOut(codes=codes)
 
 
 @router.post("/enrolment-codes/{terminal_id}/revoke", response_model=EnrolmentCodesOut)
@@ -151,12 +146,12 @@ def revoke_enrolment_code(
     ctx: StaffCtx, terminal_id: Annotated[str, Path(min_length=1, max_length=8)]
 ) -> EnrolmentCodesOut:
     revoked = enrolment_codes.revoke_code(ctx, terminal_id)
-    return EnrolmentCodesOut(codes=[EnrolmentCodeOut.model_validate(c) for c in revoked])
+    return EnrolmentCodesOut(codes=revoked)
 
 
-@router.post("/terminals/{terminal_id}/deactivate", response_model=TerminalOut)
-def deactivate_terminal(ctx: StaffCtx, terminal_id: str) -> TerminalOut:
-    return TerminalOut.model_validate(access.deactivate_terminal(ctx, terminal_id))
+@router.post("/terminals/{terminal_id}/deactivate", response_model=TerminalView)
+def deactivate_terminal(ctx: StaffCtx, terminal_id: str) -> TerminalView:
+    return access.deactivate_terminal(ctx, terminal_id)
 
 
 # --- registry ------------------------------------------------------------------------------------
@@ -176,30 +171,30 @@ def check_nik(ctx: StaffCtx, body: NikIn) -> NikOut:
     )
 
 
-@router.post("/households", response_model=HouseholdOut, status_code=201)
-def register_household(ctx: StaffCtx, body: HouseholdIn) -> HouseholdOut:
+@router.post("/households", response_model=HouseholdView, status_code=201)
+def register_household(ctx: StaffCtx, body: HouseholdIn) -> HouseholdView:
     h = registry.register_household(
         ctx, kk_number=body.kk_number, address=body.address, welfare_decile=body.welfare_decile
     )
-    return HouseholdOut.model_validate(h)
+    return h
 
 
-@router.post("/households/lookup", response_model=HouseholdOut)
-def lookup_household(ctx: StaffCtx, body: KkIn) -> HouseholdOut:
-    return HouseholdOut.model_validate(registry.get_household(ctx, body.kk_number))
+@router.post("/households/lookup", response_model=HouseholdView)
+def lookup_household(ctx: StaffCtx, body: KkIn) -> HouseholdView:
+    return registry.get_household(ctx, body.kk_number)
 
 
-@router.post("/citizens", response_model=CitizenOut, status_code=201)
-def register_citizen(ctx: StaffCtx, body: CitizenIn) -> CitizenOut:
+@router.post("/citizens", response_model=CitizenView, status_code=201)
+def register_citizen(ctx: StaffCtx, body: CitizenIn) -> CitizenView:
     c = registry.register_citizen(
         ctx, nik=body.nik, name=body.name, kk_number=body.kk_number, occupation=body.occupation
     )
-    return CitizenOut.model_validate(c)
+    return c
 
 
-@router.post("/citizens/lookup", response_model=CitizenOut)
-def lookup_citizen(ctx: StaffCtx, body: NikIn) -> CitizenOut:
-    return CitizenOut.model_validate(registry.get_citizen(ctx, body.nik))
+@router.post("/citizens/lookup", response_model=CitizenView)
+def lookup_citizen(ctx: StaffCtx, body: NikIn) -> CitizenView:
+    return registry.get_citizen(ctx, body.nik)
 
 
 @router.get("/citizens", response_model=CitizensOut)
@@ -213,13 +208,13 @@ def search_citizens(
     rows, total = registry.search(
         ctx, region=region, kk_number=None, program=program, limit=limit, offset=offset
     )
-    return CitizensOut(citizens=[CitizenOut.model_validate(r) for r in rows], total=total)
+    return CitizensOut(citizens=rows, total=total)
 
 
-@router.post("/citizens/eligibility", response_model=CitizenOut)
-def set_eligibility(ctx: StaffCtx, body: EligibilityIn) -> CitizenOut:
+@router.post("/citizens/eligibility", response_model=CitizenView)
+def set_eligibility(ctx: StaffCtx, body: EligibilityIn) -> CitizenView:
     c = registry.set_eligibility(ctx, body.nik, body.program, eligible=body.eligible, reason=body.reason)
-    return CitizenOut.model_validate(c)
+    return c
 
 
 # --- programs and catalogues ---------------------------------------------------------------------
@@ -227,19 +222,18 @@ def set_eligibility(ctx: StaffCtx, body: EligibilityIn) -> CitizenOut:
 
 @router.get("/agencies", response_model=AgenciesOut)
 def list_agencies(ctx: StaffCtx) -> AgenciesOut:
-    return AgenciesOut(agencies=[AgencyOut.model_validate(a) for a in programs.agencies(ctx)])
+    return AgenciesOut(agencies=programs.agencies(ctx))
 
 
 @router.get("/programs", response_model=ProgramsOut)
 def list_programs(ctx: StaffCtx) -> ProgramsOut:
-    return ProgramsOut(programs=[ProgramOut.model_validate(p) for p in programs.programs(ctx)])
+    return ProgramsOut(programs=programs.programs(ctx))
 
 
-@router.patch("/programs/{program_id}", response_model=ProgramOut)
-def update_program(ctx: StaffCtx, program_id: ProgramId, body: ProgramPatchIn) -> ProgramOut:
+@router.patch("/programs/{program_id}", response_model=ProgramView)
+def update_program(ctx: StaffCtx, program_id: ProgramId, body: ProgramPatchIn) -> ProgramView:
     rules = body.rules.model_dump(exclude_none=True) if body.rules is not None else None
-    p = programs.update_program(ctx, program_id, amount=body.amount, period=body.period, rules=rules)
-    return ProgramOut.model_validate(p)
+    return programs.update_program(ctx, program_id, amount=body.amount, period=body.period, rules=rules)
 
 
 @router.post("/programs/{program_id}/grants", response_model=CreatedOut)
@@ -250,9 +244,9 @@ def issue_grants(ctx: StaffCtx, program_id: ProgramId, body: PeriodGrantsIn) -> 
     return CreatedOut(created=n)
 
 
-@router.post("/catalogue", response_model=ItemOut, status_code=201)
-def add_item(ctx: StaffCtx, body: ItemIn) -> ItemOut:
-    item = catalogue.add_item(
+@router.post("/catalogue", response_model=ItemView, status_code=201)
+def add_item(ctx: StaffCtx, body: ItemIn) -> ItemView:
+    return catalogue.add_item(
         ctx,
         kind=body.kind,
         region=body.region,
@@ -264,7 +258,6 @@ def add_item(ctx: StaffCtx, body: ItemIn) -> ItemOut:
         closes_on=body.closes_on,
         details=body.details,
     )
-    return ItemOut.model_validate(item)
 
 
 @router.get("/catalogue", response_model=ItemsOut)
@@ -273,39 +266,37 @@ def list_items(
     kind: Annotated[str | None, Query(pattern="^(job|training|housing)$")] = None,
     region: Annotated[int | None, Query(ge=0, le=9999)] = None,
 ) -> ItemsOut:
-    return ItemsOut(items=[ItemOut.model_validate(i) for i in catalogue.items(ctx, kind=kind, region=region)])
+    return ItemsOut(items=catalogue.items(ctx, kind=kind, region=region))
 
 
 @router.get("/interests", response_model=InterestsOut)
 def list_interests(
     ctx: StaffCtx, item_id: Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9-]+$")] = None
 ) -> InterestsOut:
-    return InterestsOut(
-        interests=[InterestOut.model_validate(i) for i in catalogue.interests(ctx, item_id=item_id)]
-    )
+    return InterestsOut(interests=catalogue.interests(ctx, item_id=item_id))
 
 
 # --- cards ---------------------------------------------------------------------------------------
 
 
-@router.get("/cards/{serial}", response_model=CardOut)
-def get_card(ctx: StaffCtx, serial: Serial) -> CardOut:
-    return CardOut.model_validate(cards.get_card(ctx, serial))
+@router.get("/cards/{serial}", response_model=CardView)
+def get_card(ctx: StaffCtx, serial: Serial) -> CardView:
+    return cards.get_card(ctx, serial)
 
 
-@router.post("/cards/{serial}/suspend", response_model=CardOut)
-def suspend(ctx: StaffCtx, serial: Serial, body: ReasonIn) -> CardOut:
-    return CardOut.model_validate(cards.set_state(ctx, serial, "suspended", body.reason))
+@router.post("/cards/{serial}/suspend", response_model=CardView)
+def suspend(ctx: StaffCtx, serial: Serial, body: ReasonIn) -> CardView:
+    return cards.set_state(ctx, serial, "suspended", body.reason)
 
 
-@router.post("/cards/{serial}/revoke", response_model=CardOut)
-def revoke(ctx: StaffCtx, serial: Serial, body: ReasonIn) -> CardOut:
-    return CardOut.model_validate(cards.set_state(ctx, serial, "revoked", body.reason))
+@router.post("/cards/{serial}/revoke", response_model=CardView)
+def revoke(ctx: StaffCtx, serial: Serial, body: ReasonIn) -> CardView:
+    return cards.set_state(ctx, serial, "revoked", body.reason)
 
 
-@router.post("/cards/{serial}/reinstate", response_model=CardOut)
-def reinstate(ctx: StaffCtx, serial: Serial, body: ReasonIn) -> CardOut:
-    return CardOut.model_validate(cards.set_state(ctx, serial, "active", body.reason))
+@router.post("/cards/{serial}/reinstate", response_model=CardView)
+def reinstate(ctx: StaffCtx, serial: Serial, body: ReasonIn) -> CardView:
+    return cards.set_state(ctx, serial, "active", body.reason)
 
 
 # --- keys, flags, audit --------------------------------------------------------------------------
@@ -313,34 +304,32 @@ def reinstate(ctx: StaffCtx, serial: Serial, body: ReasonIn) -> CardOut:
 
 @router.get("/issuer-keys", response_model=IssuerKeysOut)
 def issuer_keys(ctx: StaffCtx) -> IssuerKeysOut:
-    return IssuerKeysOut(keys=[IssuerKeyOut.model_validate(k) for k in issuer.views(ctx)])
+    return IssuerKeysOut(keys=issuer.views(ctx))
 
 
-@router.get("/root-key", response_model=RootKeyOut)
-def root_key(ctx: StaffCtx) -> RootKeyOut:
+@router.get("/root-key", response_model=RootKeyView)
+def root_key(ctx: StaffCtx) -> RootKeyView:
     """The root public key and its fingerprint, for installation media and enrolment sheets."""
-    return RootKeyOut.model_validate(publications.root_key(ctx))
+    return publications.root_key(ctx)
 
 
-@router.post("/issuer-keys/rotate", response_model=IssuerKeyOut, status_code=201)
-def rotate(ctx: StaffCtx, body: RotateIn) -> IssuerKeyOut:
-    return IssuerKeyOut.model_validate(issuer.rotate(ctx, overlap_days=body.overlap_days))
+@router.post("/issuer-keys/rotate", response_model=IssuerKeyView, status_code=201)
+def rotate(ctx: StaffCtx, body: RotateIn) -> IssuerKeyView:
+    return issuer.rotate(ctx, overlap_days=body.overlap_days)
 
 
 @router.get("/flags", response_model=FlagsOut)
 def list_flags(
     ctx: StaffCtx, open: bool = True, card_serial: Annotated[Serial | None, Query()] = None
 ) -> FlagsOut:
-    return FlagsOut(
-        flags=[FlagOut.model_validate(f) for f in flags.flags(ctx, open_only=open, card_serial=card_serial)]
-    )
+    return FlagsOut(flags=flags.flags(ctx, open_only=open, card_serial=card_serial))
 
 
-@router.post("/flags/{flag_id}/resolve", response_model=FlagOut)
+@router.post("/flags/{flag_id}/resolve", response_model=FlagView)
 def resolve_flag(
     ctx: StaffCtx, flag_id: Annotated[int, Path(ge=0, le=(1 << 31) - 1)], body: NoteIn
-) -> FlagOut:
-    return FlagOut.model_validate(flags.resolve(ctx, flag_id, body.note))
+) -> FlagView:
+    return flags.resolve(ctx, flag_id, body.note)
 
 
 @router.get("/audit", response_model=AuditOut)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from server_stub.api.deps import PublicCtx
-from server_stub.api.schemas import CodeEnrolIn, CodeEnrolmentOut, ErrorOut, TerminalOut, b64
+from server_stub.api.schemas import CodeEnrolIn, CodeEnrolmentOut, ErrorOut, b64
 from server_stub.services import access
 
 #: Where the enrolled terminal fetches the root-signed trust list (checked against the root key it was
@@ -29,7 +29,7 @@ def enrol(ctx: PublicCtx, request: Request, response: Response, body: CodeEnrolI
         client=request.client.host if request.client else "unknown",
     )
     return CodeEnrolmentOut(
-        terminal=TerminalOut.model_validate(e.terminal),
+        terminal=e.terminal,
         token=e.token,
         certificate=b64(e.certificate) if e.certificate else None,
         receipt_certificate=b64(e.receipt_certificate),

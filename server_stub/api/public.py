@@ -13,8 +13,10 @@ from fastapi.responses import HTMLResponse, Response
 from province.clock import WIB
 from province.programs import format_amount
 from server_stub.api.deps import PublicCtx
-from server_stub.api.schemas import ErrorOut, FiguresOut, HealthOut, ReceiptIn, VerdictOut
+from server_stub.api.schemas import ErrorOut, HealthOut, ReceiptIn
 from server_stub.services import publications, receipts, transparency
+from server_stub.services.receipts import Verdict
+from server_stub.services.transparency import Figures
 
 router = APIRouter(tags=["public"], responses={422: {"model": ErrorOut}})
 
@@ -45,14 +47,14 @@ def public_trust_list(ctx: PublicCtx, if_none_match: Annotated[str | None, Heade
     return Response(p.signed, media_type=p.media_type, headers=headers)
 
 
-@router.post("/v1/receipts/verify", response_model=VerdictOut)
-def verify_receipt(ctx: PublicCtx, body: ReceiptIn) -> VerdictOut:
-    return VerdictOut.model_validate(receipts.verify_receipt(ctx, body.payload))
+@router.post("/v1/receipts/verify", response_model=Verdict)
+def verify_receipt(ctx: PublicCtx, body: ReceiptIn) -> Verdict:
+    return receipts.verify_receipt(ctx, body.payload)
 
 
-@router.get("/v1/transparency", response_model=FiguresOut)
-def figures(ctx: PublicCtx, year: Year = None) -> FiguresOut:
-    return FiguresOut.model_validate(transparency.figures(ctx, year=year))
+@router.get("/v1/transparency", response_model=Figures)
+def figures(ctx: PublicCtx, year: Year = None) -> Figures:
+    return transparency.figures(ctx, year=year)
 
 
 @router.get("/transparency", response_class=HTMLResponse)

@@ -1,4 +1,9 @@
-"""Request and response bodies at the HTTP edge (pydantic). Binary values travel as base64 text."""
+"""Request and response bodies at the HTTP edge (pydantic). Binary values travel as base64 text.
+
+A service's frozen dataclass view that is already the wire shape (``CardView``, ``CitizenView``, ...) is
+the response model itself (FastAPI serialises stdlib dataclasses through pydantic): an ``...Out`` model
+here is only an envelope (a list, a token with the terminal) or a shape that differs from the view
+(base64 for bytes, the NIK check, the sync answers built by the routes)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,14 @@ from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
+
+from server_stub.services.access import ClerkView, TerminalView
+from server_stub.services.catalogue import InterestView, ItemView
+from server_stub.services.enrolment_codes import CodeView
+from server_stub.services.flags import FlagView
+from server_stub.services.issuer import IssuerKeyView
+from server_stub.services.programs import AgencyView, ProgramView
+from server_stub.services.registry import CitizenView
 
 NO_NUL = r"^[^\x00]*$"
 
@@ -120,22 +133,8 @@ class AckOut(Out):
     status_commands: int
 
 
-class ItemOut(Out):
-    id: str
-    kind: str
-    program: int
-    region: int
-    title: str
-    organisation: str
-    location: str
-    slots: int
-    opens_on: str
-    closes_on: str
-    details: str
-
-
 class ItemsOut(Out):
-    items: list[ItemOut]
+    items: list[ItemView]
 
 
 # One record of an upload. A TypedDict, not a model: a batch has up to 2000 of them, and a model instance
@@ -234,43 +233,9 @@ class ReceiptIn(Model):
     payload: Annotated[str, chars(2000, 1)]
 
 
-class VerdictOut(Out):
-    verdict: Literal["valid", "not_uploaded", "voided", "conflict", "invalid", "malformed"]
-    reason: str | None
-    message: str
-    record: dict[str, Any] | None
-
-
 class HealthOut(Out):
     status: str
     backend: str
-
-
-class CardRowOut(Out):
-    region: int
-    region_name: str
-    month: str
-    cards_issued: int
-
-
-class ProgramFiguresOut(Out):
-    region: int
-    region_name: str
-    program: int
-    program_name: str
-    month: str
-    beneficiaries: int
-    redemptions: int
-    amount: int
-    unit: str
-    refusals: dict[str, int]
-
-
-class FiguresOut(Out):
-    generated_at: int
-    year: int | None
-    cards: list[CardRowOut]
-    programs: list[ProgramFiguresOut]
 
 
 # --- admin ---------------------------------------------------------------------------------------
@@ -288,21 +253,13 @@ class ClerkIn(Model):
     agency: Annotated[str, chars(16)] | None = None
 
 
-class ClerkOut(Out):
-    username: str
-    role: str
-    agency: str | None
-    active: bool
-    created_at: int
-
-
 class ClerkCreatedOut(Out):
-    clerk: ClerkOut
+    clerk: ClerkView
     token: str
 
 
 class ClerksOut(Out):
-    clerks: list[ClerkOut]
+    clerks: list[ClerkView]
 
 
 class TerminalIn(Model):
@@ -313,26 +270,15 @@ class TerminalIn(Model):
     pin_reset: bool = False
 
 
-class TerminalOut(Out):
-    terminal_id: str
-    site: str
-    region: int
-    region_name: str
-    public_key: str
-    pin_reset: bool
-    active: bool
-    enrolled_at: int
-
-
 class EnrolmentOut(Out):
-    terminal: TerminalOut
+    terminal: TerminalView
     token: str
     certificate: str | None
     receipt_certificate: str
 
 
 class TerminalsOut(Out):
-    terminals: list[TerminalOut]
+    terminals: list[TerminalView]
 
 
 class EnrolmentCodeIn(Model):
@@ -343,29 +289,8 @@ class EnrolmentCodeIn(Model):
     valid_hours: Annotated[int, Field(ge=1, le=168)] = 72
 
 
-class EnrolmentCodeCreatedOut(Out):
-    code: str
-    terminal_id: str
-    expires_at: int
-
-
-class EnrolmentCodeOut(Out):
-    terminal_id: str
-    site: str
-    region: int
-    region_name: str
-    pin_reset: bool
-    created_by: str
-    created_at: int
-    expires_at: int
-    used_at: int | None
-    revoked_at: int | None
-    revoked_by: str | None
-    state: Literal["live", "used", "revoked", "expired"]
-
-
 class EnrolmentCodesOut(Out):
-    codes: list[EnrolmentCodeOut]
+    codes: list[CodeView]
 
 
 class CodeEnrolIn(Model):
@@ -402,37 +327,6 @@ class KkIn(Model):
     kk_number: Annotated[str, chars(32, 1)]
 
 
-class EligibilityOut(Out):
-    program: int
-    source: str
-    reason: str
-    granted_at: int
-
-
-class CitizenOut(Out):
-    nik: str
-    nik_masked: bool
-    name: str
-    sex: str
-    birth_date: str | None
-    region: int
-    region_name: str
-    district: int
-    kk_number: str | None
-    occupation: str
-    eligibility: list[EligibilityOut]
-    cards: list[dict[str, Any]]
-
-
-class HouseholdOut(Out):
-    kk_number: str
-    region: int
-    region_name: str
-    address: str
-    welfare_decile: int
-    members: list[CitizenOut]
-
-
 class CitizenIn(Model):
     nik: NikText
     name: Annotated[str, chars(100, 1)]
@@ -441,7 +335,7 @@ class CitizenIn(Model):
 
 
 class CitizensOut(Out):
-    citizens: list[CitizenOut]
+    citizens: list[CitizenView]
     total: int
 
 
@@ -452,30 +346,12 @@ class EligibilityIn(Model):
     reason: Annotated[str, chars(200, 1)]
 
 
-class ProgramOut(Out):
-    id: int
-    code: str
-    name: str
-    agency: str
-    kind: int
-    unit: int
-    period: str
-    amount: int
-    rules: dict[str, Any]
-
-
 class ProgramsOut(Out):
-    programs: list[ProgramOut]
-
-
-class AgencyOut(Out):
-    code: str
-    name: str
-    programs: list[int]
+    programs: list[ProgramView]
 
 
 class AgenciesOut(Out):
-    agencies: list[AgencyOut]
+    agencies: list[AgencyView]
 
 
 class Rules(Model):
@@ -515,92 +391,24 @@ class ItemIn(Model):
     details: Annotated[str, chars(4000)] = ""
 
 
-class InterestOut(Out):
-    interest_id: str
-    item_id: str
-    item_title: str
-    card_serial: str
-    holder_name: str
-    holder_nik: str
-    region: int
-    terminal_id: str
-    registered_at: int
-    note: str | None
-
-
 class InterestsOut(Out):
-    interests: list[InterestOut]
-
-
-class EntitlementOut(Out):
-    program: int
-    grant_seq: int
-    kind: int
-    unit: int
-    amount: int
-    remaining: int
-    valid_from: int
-    valid_until: int
-    delivered: bool
-
-
-class CardOut(Out):
-    serial: str
-    state: str
-    state_reason: str | None
-    status_index: int
-    region: int
-    holder_nik: str
-    holder_name: str
-    issued_at: int
-    expires_at: int
-    issuer_kid: str
-    replaces: str | None
-    replaced_by: str | None
-    entitlements: list[EntitlementOut]
+    interests: list[InterestView]
 
 
 class ReasonIn(Model):
     reason: Annotated[str, chars(200, 1)]
 
 
-class IssuerKeyOut(Out):
-    kid: str
-    generation: int
-    public_key: str
-    issue_from: int
-    issue_until: int | None
-    verify_until: int | None
-
-
 class IssuerKeysOut(Out):
-    keys: list[IssuerKeyOut]
-
-
-class RootKeyOut(Out):
-    pem: str
-    fingerprint: str
+    keys: list[IssuerKeyView]
 
 
 class RotateIn(Model):
     overlap_days: Annotated[int, Field(ge=0, le=3650)] = 30
 
 
-class FlagOut(Out):
-    id: int
-    card_serial: str
-    kind: str
-    record_id: str
-    other_record_id: str | None
-    detail: str
-    created_at: int
-    resolved: bool
-    resolved_by: str | None
-    resolution_note: str | None
-
-
 class FlagsOut(Out):
-    flags: list[FlagOut]
+    flags: list[FlagView]
 
 
 class NoteIn(Model):

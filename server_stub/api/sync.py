@@ -19,7 +19,6 @@ from server_stub.api.schemas import (
     ErrorOut,
     FailuresIn,
     InterestsIn,
-    ItemOut,
     ItemResultOut,
     ItemsOut,
     PendingGrantOut,
@@ -122,7 +121,7 @@ def get_catalogue(
     region: Annotated[int | None, Query(ge=0, le=9999)] = None,
 ) -> ItemsOut:
     items = catalogue.items(ctx, kind=kind, region=region if region is not None else ctx.actor.region)
-    return ItemsOut(items=[ItemOut.model_validate(i) for i in items])
+    return ItemsOut(items=items)
 
 
 @router.post("/redemptions", response_model=RecordsOut)

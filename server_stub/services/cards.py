@@ -106,7 +106,7 @@ class CardView:
     issuer_kid: str
     replaces: str | None
     replaced_by: str | None
-    entitlements: tuple[EntitlementView, ...] = ()
+    entitlements: tuple[EntitlementView, ...]
 
 
 def latest_grants(ctx: Ctx, serial: str) -> list[Grant]:

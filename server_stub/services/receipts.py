@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
@@ -28,10 +28,13 @@ from province.receipt_qr import (
 from server_stub.models import Card, IssuerKey, Redemption
 from server_stub.services.context import Ctx
 
+#: What a receipt check concludes.
+VerdictKind = Literal["valid", "not_uploaded", "voided", "conflict", "invalid", "malformed"]
+
 
 @dataclass(frozen=True)
 class Verdict:
-    verdict: str  # valid | not_uploaded | voided | conflict | invalid | malformed
+    verdict: VerdictKind
     reason: str | None
     message: str
     record: dict[str, Any] | None
@@ -66,7 +69,7 @@ def verify_receipt(ctx: Ctx, payload: str, now: float | None = None) -> Verdict:
         decoded = decode_qr_payload(payload)
         receipt = verify_card_part(decoded, issuers, moment)
     except QrPayloadError as err:
-        kind = "malformed" if err.reason in MALFORMED else "invalid"
+        kind: VerdictKind = "malformed" if err.reason in MALFORMED else "invalid"
         return Verdict(kind, err.reason.value, str(err), None)
     terminal_error: QrPayloadError | None = None
     try:

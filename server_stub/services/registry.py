@@ -64,7 +64,7 @@ class CitizenView:
     kk_number: str | None
     occupation: str
     eligibility: tuple[EligibilityView, ...]
-    cards: tuple[dict[str, Any], ...] = ()
+    cards: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True)

@@ -24,17 +24,27 @@ UNIT_NAMES = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProgramRowView:
     region: int
     region_name: str
     program: int
     program_name: str
     month: str
+    beneficiaries: int
+    redemptions: int
+    amount: int
+    unit: str
+    refusals: dict[str, int]
+
+
+@dataclass
+class _Tally:
+    """The counts of one region, programme and month while :func:`figures` adds them up."""
+
     beneficiaries: int = 0
     redemptions: int = 0
     amount: int = 0
-    unit: str = ""
     refusals: dict[str, int] = field(default_factory=dict)
 
 
@@ -69,21 +79,10 @@ def figures(ctx: Ctx, *, year: int | None = None) -> Figures:
             .order_by(Card.region, Card.month)
         ).all()
     ]
-    rows: dict[tuple[int, int, str], ProgramRowView] = {}
+    rows: dict[tuple[int, int, str], _Tally] = defaultdict(_Tally)
 
-    def row(region: int, program: int, month: str) -> ProgramRowView:
-        key = (region, program, month)
-        if key not in rows:
-            known = program in {p.value for p in c.Program}
-            rows[key] = ProgramRowView(
-                region,
-                REGIONS.get(region, str(region)),
-                program,
-                PROGRAMS[c.Program(program)].name_id if known else "(none)",
-                month,
-                unit=UNIT_NAMES[DEFAULT_UNIT[c.Program(program)]] if known else "",
-            )
-        return rows[key]
+    def row(region: int, program: int, month: str) -> _Tally:
+        return rows[(region, program, month)]
 
     for region, program, month, n in s.execute(
         select(Card.region, Grant.program_id, Grant.month, func.count(func.distinct(Grant.card_serial)))
@@ -112,17 +111,34 @@ def figures(ctx: Ctx, *, year: int | None = None) -> Figures:
     for region, program, month, reason, n in s.execute(
         select(
             FailureEvent.region,
-            func.coalesce(FailureEvent.program, 0),
+            func.coalesce(FailureEvent.program, 0),  # never 0: the filter below
             FailureEvent.month,
             FailureEvent.reason,
             func.count(),
         )
-        .where(*_year_filter(FailureEvent.month, year))
+        # refusals in a programme only: a terminal's or clerk's own events (a clerk lockout, an idle
+        # logout: no programme) are for the fleet view, never the public page
+        .where(*_year_filter(FailureEvent.month, year), FailureEvent.program.is_not(None))
         .group_by(FailureEvent.region, FailureEvent.program, FailureEvent.month, FailureEvent.reason)
     ).all():
         r = row(region, program, month)
         r.refusals[reason] = r.refusals.get(reason, 0) + int(n)
-    ordered = sorted(rows.values(), key=lambda r: (r.region, r.program, r.month))
+    known = {p.value for p in c.Program}
+    ordered = [
+        ProgramRowView(
+            region,
+            REGIONS.get(region, str(region)),
+            program,
+            PROGRAMS[c.Program(program)].name_id if program in known else "(none)",
+            month,
+            t.beneficiaries,
+            t.redemptions,
+            t.amount,
+            UNIT_NAMES[DEFAULT_UNIT[c.Program(program)]] if program in known else "",
+            t.refusals,
+        )
+        for (region, program, month), t in sorted(rows.items())
+    ]
     return Figures(ctx.now(), year, cards, ordered)
 
 

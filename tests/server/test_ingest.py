@@ -3,15 +3,17 @@ transparency figures; receipt verification."""
 
 from __future__ import annotations
 
+from base64 import b64decode
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
 from province.receipt_qr import ReceiptKind, encode_qr_payload
 from server_stub.keys import KeyRing
 from tests.server.conftest import ADMIN, T0, World, bearer, ok
-from tests.server.helpers import PIN, CardUnderTest, b64, forge, upload_item
+from tests.server.helpers import PIN, CardUnderTest, b64, forge, rid, upload_item
 from tests.support.world import receipt_signer
 
 
@@ -84,6 +86,32 @@ def test_rejections_name_their_reason(world: World) -> None:
     )
     assert _upload(world, token, forged)["results"][0]["reason"] == "bad_signature"
     assert _upload(world, token, good)["stored"] == 1
+
+
+def test_records_the_card_contract_does_not_accept_are_malformed_even_when_signed(world: World) -> None:
+    """A 47-byte record with another format version or transaction type (``TxRecord.unpack`` refuses
+    it, as ``decode`` does) is refused before anything else, whoever signed it."""
+    token = world.terminal()
+    card, serial = _issued(world)
+    key = _clone_key(card)
+    good = b64decode(forge(key, serial=bytes.fromhex(serial), counter=1, amount=1, when=T0 + 60)["record"])
+    items = []
+    for offset, value in ((0, 2), (0, 0), (1, 0), (1, 3), (1, 0xFF)):
+        body = bytearray(good)
+        body[offset] = value
+        signature = key.sign(c.DOMAIN_TX + bytes(body), ec.ECDSA(hashes.SHA256()))
+        items.append(
+            {
+                "record_id": rid(bytes(body)),
+                "record": b64(bytes(body)),
+                "signature": b64(signature),
+                "card_serial": serial,
+                "terminal_id": "T6271001",
+            }
+        )
+    out = _upload(world, token, *items)
+    assert [(r["result"], r["reason"]) for r in out["results"]] == [("rejected", "malformed_record")] * 5
+    assert ok(world.client.get("/v1/admin/flags?open=false", headers=ADMIN))["flags"] == []
 
 
 def test_clone_same_counter_other_content_is_flagged(world: World) -> None:
