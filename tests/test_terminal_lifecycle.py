@@ -25,10 +25,17 @@ import pytest
 
 from card_applet_spec import constants as c
 from card_applet_spec.reference_card import FileStore, ReferenceCard
+from drivers.pcsc import connect
 from kartu.cli import main
+from terminal.clerks import load_clerks
 from terminal.config import load_config
+from terminal.counter_flow import CounterFlow
+from terminal.counter_flow_types import ResultKind, Step
+from terminal.readers import CardInserted
+from terminal.station import open_station
 from tests.conftest import VPCD_READER
 from tests.server.conftest import PG_URL, drop_pg_schema, reset_pg_schema
+from tests.support.flow import Link, Queue, View
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "e2e-admin-token-0123456789"
@@ -259,6 +266,48 @@ def test_enrol_redeem_sync_revoke(
         == next(e for e in before["entitlements"] if e["program"] == 1)["remaining"] - 100_000
     )
 
+    # the counter app's own flow (the state machine its window drives) on this terminal's parts: the clerk
+    # logs in, the card is read through pcscd, the holder's PIN is verified before the clerk confirms, and
+    # the background sync uploads the redemption by itself, right after it
+    station = open_station(cfg)
+    loop = station.sync_loop()
+    station.terminal.on_recorded = loop.sync_now
+    link, worker, view = Link(), Queue(), View()
+    flow = CounterFlow(station.terminal, load_clerks(data), link, worker, view, clock=time.monotonic)
+    loop.start()
+    try:
+        flow.login("rina", "1357")
+        flow.card_inserted(
+            CardInserted(VPCD_READER, b"", lambda: connect(VPCD_READER, timeout=10.0), sequence=1)
+        )
+        worker.drain()
+        assert flow.step is Step.HOLDER and flow.tap is not None, view.steps
+        for action in (
+            lambda: flow.choose(c.Program.BLT),
+            lambda: flow.amount_chosen(25_000),
+            lambda: flow.pin_entered(PIN),
+        ):
+            action()
+            worker.drain()
+        assert flow.step is Step.CONFIRM and flow.authorised is not None, view.steps
+        flow.confirm()
+        worker.drain()
+        assert flow.result is ResultKind.REDEEMED, view.steps
+        deadline = time.monotonic() + 60
+        while station.terminal.ledger.pending_upload_count() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert station.terminal.ledger.pending_upload_count() == 0
+    finally:
+        loop.stop()
+        if link.connection is not None:
+            link.connection.close()
+        station.close()
+    counted = ok(http.get(f"/v1/admin/cards/{serial}"))
+    blt = next(e for e in counted["entitlements"] if e["program"] == 1)
+    assert (
+        blt["remaining"] == next(e for e in after["entitlements"] if e["program"] == 1)["remaining"] - 25_000
+    )
+
     # the server is down for a while: the terminal serves on, keeps what it owes, and hands it over later
     server.stop()
     code, out = kartu(
@@ -281,12 +330,12 @@ def test_enrol_redeem_sync_revoke(
     code, out = kartu(capsys, *as_terminal, "sync")
     assert code == 3 and "unreachable" in out, out
     code, out = kartu(capsys, *as_terminal, "ledger", "--json")
-    assert [r["uploaded"] for r in json.loads(out)["rows"]] == [False, True]
+    assert [r["uploaded"] for r in json.loads(out)["rows"]] == [False, True, True]
     server.start()
     code, out = kartu(capsys, *as_terminal, "sync")
     assert code == 0 and "ok     redemptions" in out, out
     code, out = kartu(capsys, *as_terminal, "ledger", "--json")
-    assert [r["uploaded"] for r in json.loads(out)["rows"]] == [True, True]
+    assert [r["uploaded"] for r in json.loads(out)["rows"]] == [True, True, True]
     later = ok(http.get(f"/v1/admin/cards/{serial}"))
     assert (
         next(e for e in later["entitlements"] if e["program"] == 1)["remaining"] == blt["remaining"] - 50_000
