@@ -155,11 +155,7 @@ class HolderPinScreen(PinScreen):
             "font-size: 22pt; font-weight: 800; background: #FFF1C2; border: 3px solid #7A4B00;"
             " border-radius: 12px; padding: 10px;"
         )
-        row = self.layout()
-        item = row.itemAt(0) if row is not None else None
-        left = item.layout() if item is not None else None  # the column left of the pad
-        assert isinstance(left, QVBoxLayout)
-        left.insertWidget(left.indexOf(self.message), self.summary)
+        self.column.insertWidget(self.column.indexOf(self.message), self.summary)
         self.summary.hide()
 
     def show_what(self, what: tuple[Entitlement, int] | None) -> None:

@@ -232,7 +232,7 @@ class PinScreen(Screen):
         self.mode = ""
         row = QHBoxLayout(self)
         row.setContentsMargins(60, 30, 60, 30)
-        left = QVBoxLayout()
+        left = self.column = QVBoxLayout()  # the column left of the pad (subclasses add to it)
         left.addStretch(1)
         left.addWidget(icon_label("lock", 120))
         self.title = label("", "title")
