@@ -7,7 +7,8 @@ card and no demo world. This module is where those are chosen:
   revocation data made locally, demo cards as in-process reference cards behind demo readers, receipts to
   a text file;
 - :func:`pcsc_readers` and :func:`receipt_printer` — the real readers (PC/SC through pcscd) and a real
-  ESC/POS printer, from ``drivers``.
+  ESC/POS printer, from ``drivers``;
+- :func:`speaker` — the kiosk's tones and speech (espeak-ng and the system's WAV player, ``drivers.audio``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from card_applet_spec.reference_card import CardTorn
 from kiosk_ui.backend import DEMO_CLERKS, Backend, DemoCard, DemoClock, TextFilePrinter
+from terminal.audio import AudioOut, Silence, VoiceMode
 from terminal.clerks import ClerkDirectory
 from terminal.config import Mode, PrinterSpec, TerminalConfig
 from terminal.readers import CardReaders, DemoReaders
@@ -84,6 +86,20 @@ def receipt_printer(spec: str | PrinterSpec) -> ReceiptPrinter:
     return printer_from_spec(spec)
 
 
+def speaker(voice: VoiceMode | str) -> AudioOut:
+    """The kiosk's sound: espeak-ng and a WAV player, or silence for ``voice = "off"``."""
+    if VoiceMode(voice) is VoiceMode.OFF:
+        return Silence()
+    from drivers.audio import EspeakAudio
+
+    return EspeakAudio()
+
+
+def use_voice(backend: Backend, voice: VoiceMode | str) -> None:
+    backend.voice = VoiceMode(voice)
+    backend.audio = speaker(voice)
+
+
 def kiosk_backend(args: argparse.Namespace) -> Backend:
     """The backend the kiosk options ask for: the demo world, with real readers (``--pcsc``) and a real
     printer (``--printer``) swapped in. Raises ValueError (PrinterSpecError) for a bad printer spec."""
@@ -93,6 +109,7 @@ def kiosk_backend(args: argparse.Namespace) -> Backend:
         backend.demo = None
     if args.printer:
         backend.use_printer(receipt_printer(args.printer))
+    use_voice(backend, args.voice)
     return backend
 
 
@@ -140,7 +157,12 @@ def run_kiosk(argv: Sequence[str], prog: str = "kartu kiosk", config_path: Path 
             print(f"{prog}: --demo is the demo world; an enrolled terminal uses its readers", file=sys.stderr)
             return 64
         # the config's mode and language, unless the command line says otherwise (the last one wins)
-        args = parse_args(["--pcsc", "--mode", config.mode.value, "--lang", config.language.value, *argv])
+        args = parse_args(
+            [
+                *("--pcsc", "--mode", config.mode.value, "--lang", config.language.value),
+                *("--voice", config.voice.value, *argv),
+            ]
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if config is not None:
         from terminal.clerks import ClerkFileError
@@ -149,6 +171,7 @@ def run_kiosk(argv: Sequence[str], prog: str = "kartu kiosk", config_path: Path 
 
         try:
             backend = production_backend(config)
+            use_voice(backend, args.voice)
         except (StationError, ClerkFileError, TrustAnchorError, ValueError) as exc:
             print(f"{prog}: {exc}", file=sys.stderr)
             return 3

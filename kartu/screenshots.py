@@ -1,7 +1,10 @@
-"""Regenerate docs/screenshots: every kiosk and counter screen in Bahasa Indonesia, and some in English.
+"""Regenerate docs/screenshots: every kiosk and counter screen in Bahasa Indonesia, and some in English,
+at 1024x768 and 1280x800 (``docs/screenshots/<W>x<H>/``).
 
-``python -m kartu.screenshots [--out DIR]`` (offscreen, 1280x800, the demo world at a fixed moment).
-The UI tests run it into a temporary folder, so it cannot rot.
+``python -m kartu.screenshots [--out DIR] [--check]`` (offscreen, the demo world at a fixed moment).
+``--check`` also renders every screen at every supported size (``kiosk_ui.fit.SIZES``) in both languages
+and fails on anything that does not fit (``kiosk_ui.fit``). The UI tests run it into a temporary folder,
+so it cannot rot.
 """
 
 from __future__ import annotations
@@ -25,19 +28,22 @@ from card_applet_spec import constants as c
 from card_applet_spec.credential import decode_credential
 from card_applet_spec.reference_card import CardTorn, ReferenceCard
 from kartu.compose import demo_backend
-from kiosk_ui import texts
+from kiosk_ui import fit, texts
 from kiosk_ui.app import application
 from kiosk_ui.backend import Backend, TextFilePrinter
 from kiosk_ui.i18n import Language
 from terminal.card.connection import InProcessConnection
 from terminal.card.errors import InvalidPinError
 from terminal.card.session import KhbsSession
+from terminal.counter_flow_types import Step
 from terminal.demo import DEMO_CARDS
 from terminal.receipt import PaperOut
 
 NOW = 1_781_488_800  # 2026-06-15 09:00 WIB
 PIN = "123456"
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+#: The window's size between shots.
+SIZE = (1280, 800)
 
 
 def spin(ms: int = 30) -> None:
@@ -55,17 +61,77 @@ def wait(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     spin(40)
 
 
+#: The sizes the screenshots are made at.
+SHOT_SIZES: tuple[tuple[int, int], ...] = ((1024, 768), (1280, 800))
+
+
 class Shooter:
-    def __init__(self, out: Path) -> None:
+    """At each screen of the walk-through: a screenshot at each of ``shot_sizes``; with ``check``, the
+    fit check at each of ``check_sizes`` in both languages too (its problems gathered in ``problems``)."""
+
+    def __init__(
+        self,
+        out: Path,
+        language: Language,
+        *,
+        shot_sizes: tuple[tuple[int, int], ...] = SHOT_SIZES,
+        check_sizes: tuple[tuple[int, int], ...] = (),
+    ) -> None:
         self.out = out
+        self.language = language
+        self.shot_sizes = shot_sizes
+        self.check_sizes = check_sizes
         self.files: list[Path] = []
-        out.mkdir(parents=True, exist_ok=True)
+        self.problems: list[str] = []
+        self.checked = 0
+        #: The named screens shot, per app ("kiosk", "counter").
+        self.screens: dict[str, set[str]] = {"kiosk": set(), "counter": set()}
 
     def __call__(self, widget: QWidget, name: str) -> None:
         spin(60)
-        path = self.out / f"{name}.png"
-        widget.grab().save(str(path))
-        self.files.append(path)
+        self.screens[name.split("_", 1)[0]].add(cast(Any, widget).current)
+        for size in dict.fromkeys((*self.check_sizes, *self.shot_sizes)):
+            _resize(widget, size)
+            if size in self.check_sizes:
+                self._check(widget, name, size)
+            if size in self.shot_sizes:
+                folder = self.out / f"{size[0]}x{size[1]}"
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"{name}.png"
+                widget.grab().save(str(path))
+                self.files.append(path)
+        _resize(widget, SIZE)
+
+    def _check(self, widget: QWidget, name: str, size: tuple[int, int]) -> None:
+        shown = self.language.current
+        for lang in (shown, *(x for x in ("id", "en") if x != shown)):
+            if lang != self.language.current:
+                self.language.set(lang)
+                _settle()
+            where = f"{name} {size[0]}x{size[1]} {lang}"
+            self.checked += 1
+            if (widget.width(), widget.height()) != size:
+                self.problems.append(
+                    f"{where}: the window cannot shrink to it ({widget.width()}x{widget.height()}): "
+                    + "; ".join(fit.too_big(widget, size))
+                )
+            citizen = name.startswith("kiosk")
+            self.problems.extend(f"{where}: {p}" for p in fit.problems(widget, citizen=citizen))
+        if self.language.current != shown:
+            self.language.set(shown)
+            _settle()
+
+
+def _settle() -> None:
+    for _ in range(3):
+        QCoreApplication.processEvents()
+    spin(5)
+
+
+def _resize(widget: QWidget, size: tuple[int, int]) -> None:
+    if (widget.width(), widget.height()) != size:
+        widget.resize(*size)
+    _settle()
 
 
 def _tap(backend: Backend, key: str) -> None:
@@ -81,7 +147,7 @@ def _remove(backend: Backend) -> None:
 
 def _window(cls: Any, backend: Backend, language: Language) -> Any:
     window = cls(backend, language)
-    window.resize(1280, 800)
+    window.resize(*SIZE)
     window.show()
     window.start()
     wait(lambda: window.bridge.last is not None)
@@ -320,6 +386,12 @@ def _admin_flows(w: Any, backend: Backend, shoot: Shooter) -> None:
     shoot(w, "counter_17_refusal_revoked")
     _remove(backend)
     wait(lambda: w.current == "home")
+    w.show_screen("reading")
+    shoot(w, "counter_18_reading")
+    w.show_step(Step.VERIFYING)  # what the clerk sees while the card checks the holder's PIN
+    shoot(w, "counter_19_checking_pin")
+    w.go_home()
+    wait(lambda: w.current == "home")
     w.language.set("en")
     _tap(backend, "siti")
     wait(lambda: w.current == "holder")
@@ -329,24 +401,34 @@ def _admin_flows(w: Any, backend: Backend, shoot: Shooter) -> None:
     w.language.set("id")
 
 
-def generate(out: Path = OUT) -> list[Path]:
-    app = application()
-    language = Language(app)
+def walk(shoot: Shooter) -> Shooter:
+    """Every screen of the kiosk and the counter through ``shoot``."""
     texts.set_language("id")
-    shoot = Shooter(out)
+    shoot.language.set("id")
     with tempfile.TemporaryDirectory(prefix="khbs-shots-") as tmp:
-        kiosk_screens(shoot, Path(tmp), language)
-        counter_screens(shoot, Path(tmp), language)
+        kiosk_screens(shoot, Path(tmp), shoot.language)
+        counter_screens(shoot, Path(tmp), shoot.language)
     QCoreApplication.processEvents()
-    return shoot.files
+    return shoot
+
+
+def generate(out: Path = OUT, *, check: bool = False) -> Shooter:
+    """The screenshots in ``out`` (and, with ``check``, every screen checked at every size)."""
+    language = Language(application())
+    return walk(Shooter(out, language, check_sizes=fit.SIZES if check else ()))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--check", action="store_true", help="also check every screen fits every size")
     args = parser.parse_args(argv)
-    files = generate(args.out)
-    print(f"{len(files)} screenshots in {args.out}")
+    shots = generate(args.out, check=args.check)
+    print(f"{len(shots.files)} screenshots in {args.out}")
+    if shots.problems:
+        print("\n".join(shots.problems), file=sys.stderr)
+        print(f"{len(shots.problems)} problems in {shots.checked} checks", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -15,8 +15,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk_ui import texts
 from kiosk_ui.backend import Backend
+from kiosk_ui.fullscreen import show_kiosk
 from kiosk_ui.i18n import Language
-from kiosk_ui.theme import STYLE, app_font
+from kiosk_ui.theme import STYLE, app_font, palette
 
 log = logging.getLogger(__name__)
 SIZE = (1280, 800)
@@ -36,7 +37,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--lang", choices=("id", "en"), default="id", help="start language (default: id)")
     parser.add_argument(
-        "--fullscreen", action="store_true", help="full screen (a kiosk always is in production)"
+        "--voice",
+        choices=("off", "button", "auto"),
+        default="button",
+        help="kiosk speech: off, on the Dengarkan button (default), or every screen (headphone jack)",
+    )
+    parser.add_argument(
+        "--fullscreen",
+        action="store_true",
+        help="kiosk mode: the whole screen (also without a window manager: a bare X server, cage), "
+        "frameless, no way to close it (a kiosk always is in production)",
     )
     parser.add_argument(
         "--data-dir",
@@ -63,6 +73,7 @@ def application() -> QApplication:
     if app is None:
         app = QApplication([sys.argv[0] if sys.argv else "kartu"])
     assert isinstance(app, QApplication)
+    app.setPalette(palette(app.palette()))
     app.setStyleSheet(STYLE)
     app.setFont(app_font())
     app.setApplicationName("Kartu Huma Betang Sejahtera")
@@ -90,13 +101,21 @@ def run(backend: Backend, args: argparse.Namespace) -> int:
     if args.first_paint_and_quit:
         screen = window.attract  # type: ignore[attr-defined]
 
+        def covered() -> None:  # what the kiosk covers, once settled (a bare X server, cage)
+            g, s = window.geometry(), window.screen().geometry()
+            print(f"WINDOW {g.x()} {g.y()} {g.width()} {g.height()}", flush=True)
+            print(f"SCREEN {s.x()} {s.y()} {s.width()} {s.height()}", flush=True)
+            app.exit(0)  # exit, not quit: a kiosk refuses to close
+
         def painted() -> None:
+            if screen.paint_hooks and screen.paint_hooks[-1] is painted:
+                screen.paint_hooks.pop()
             print(f"FIRST_PAINT {time.time():.6f}", flush=True)
-            QTimer.singleShot(0, app.quit)
+            QTimer.singleShot(500 if args.fullscreen else 0, covered if args.fullscreen else app.quit)
 
         screen.paint_hooks.append(painted)
     if args.fullscreen:
-        window.showFullScreen()
+        show_kiosk(window)  # the whole screen, with or without a window manager; no way out
     else:
         window.show()
     panel = None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from terminal.app import KhbsTerminal
+from terminal.audio import AudioOut, Silence, VoiceMode
 from terminal.card.connection import ApduCard
 from terminal.clerks import ClerkDirectory
 from terminal.readers import CardReaders, DemoReaders
@@ -122,6 +123,9 @@ class Backend:
     workdir: Path | None = None
     #: The background sync of an enrolled terminal (None in the demo: its data is made locally).
     sync: SyncLoop | None = None
+    #: Where the kiosk's tones and speech go (``drivers.audio.EspeakAudio``), and when it speaks.
+    audio: AudioOut = field(default_factory=Silence)
+    voice: VoiceMode = VoiceMode.BUTTON
 
     def card(self, key: str) -> DemoCard:
         return next(d for d in self.demo_cards if d.key == key)

@@ -192,9 +192,9 @@ class CounterWindow(CardWindow):
     def _header_context(self) -> None:
         counter, clerk = self.terminal.counter, self.flow.clerk
         if clerk is None:
-            self.header.context.setText(counter.terminal_id)
+            self.header.set_context(counter.terminal_id)
         else:
-            self.header.context.setText(
+            self.header.set_context(
                 translate("Counter", "Petugas: {name} · {terminal}").format(
                     name=clerk.name, terminal=counter.terminal_id
                 )

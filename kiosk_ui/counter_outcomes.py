@@ -6,6 +6,7 @@ from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -48,10 +49,11 @@ class StatusStrip(QFrame):
         super().__init__()
         self.setObjectName("statusbar")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setFixedHeight(52)
-        row = QHBoxLayout(self)
+        self.setFixedHeight(56)
+        row = QGridLayout(self)  # two by two: fits 1024 px in either language
         row.setContentsMargins(20, 4, 20, 4)
-        row.setSpacing(28)
+        row.setHorizontalSpacing(28)
+        row.setVerticalSpacing(0)
         self.reader = label("", wrap=False)
         self.reader.setObjectName("status_reader")
         self.printer = label("", wrap=False)
@@ -60,9 +62,9 @@ class StatusStrip(QFrame):
         self.data.setObjectName("status_data")
         self.pending = label("", wrap=False)
         self.pending.setObjectName("status_pending")
-        for w in (self.reader, self.printer, self.data, self.pending):
-            row.addWidget(w)
-        row.addStretch(1)
+        for i, w in enumerate((self.reader, self.printer, self.data, self.pending)):
+            row.addWidget(w, i % 2, i // 2)
+        row.setColumnStretch(2, 1)
         self.readers: ReadersChanged | None = None
         self.status: TerminalStatus | None = None
         self.printer_state: tuple[str, str | None] | None = None
@@ -129,7 +131,7 @@ class ResultScreen(Screen):
         self.entry: Entry | None = None
         self.print_error: str | None = None
         column = QVBoxLayout(self)
-        column.setContentsMargins(120, 40, 120, 40)
+        column.setContentsMargins(40, 20, 40, 20)
         column.addStretch(1)
         self.box, inner = panel("success")
         top = QHBoxLayout()
@@ -138,7 +140,7 @@ class ResultScreen(Screen):
         words = QVBoxLayout()
         self.title = label("")
         self.title.setObjectName("resultTitle")
-        self.title.setStyleSheet("font-size: 32pt; font-weight: 800;")
+        self.title.setStyleSheet("font-size: 30pt; font-weight: 800;")
         words.addWidget(self.title)
         self.body = label("")
         self.body.setObjectName("resultBody")
@@ -156,8 +158,8 @@ class ResultScreen(Screen):
         printer_inner.addWidget(self.reprint_button, 0, Qt.AlignmentFlag.AlignLeft)
         column.addWidget(self.printer_box)
         self.done_button = button("", "primary", lambda: emit(self.done), "result_done")
-        self.done_button.setMinimumWidth(360)
-        column.addSpacing(16)
+        self.done_button.setMinimumWidth(300)
+        column.addSpacing(12)
         column.addWidget(self.done_button, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addStretch(1)
 
@@ -265,10 +267,10 @@ class PinResetScreen(Screen):
         super().__init__()
         self.tap: TapResult | None = None
         column = QVBoxLayout(self)
-        column.setContentsMargins(120, 30, 120, 30)
+        column.setContentsMargins(40, 12, 40, 12)
         column.addStretch(1)
         row = QHBoxLayout()
-        row.addWidget(icon_label("lock", 120))
+        row.addWidget(icon_label("lock", 80))
         words = QVBoxLayout()
         self.title = label("", "title")
         words.addWidget(self.title)

@@ -63,7 +63,9 @@ class TransactionsScreen(Screen):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(48)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the holder's name takes the rest
         self.table.itemSelectionChanged.connect(self._selection)
         column.addWidget(self.table, 1)
         self.message = label("")
@@ -176,7 +178,7 @@ class VoidScreen(Screen):
         super().__init__()
         self.entry: Entry | None = None
         column = QVBoxLayout(self)
-        column.setContentsMargins(120, 30, 120, 30)
+        column.setContentsMargins(40, 16, 40, 16)
         column.addStretch(1)
         self.title = label("", "title")
         column.addWidget(self.title)

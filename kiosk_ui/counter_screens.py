@@ -8,6 +8,7 @@ import math
 from functools import partial
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -58,7 +59,7 @@ class LoginScreen(Screen):
         self.result: LoginResult | None = None
         self.idle_s: float | None = None
         row = QHBoxLayout(self)
-        row.setContentsMargins(60, 30, 60, 30)
+        row.setContentsMargins(32, 16, 32, 16)
         left = QVBoxLayout()
         left.addStretch(1)
         self.title = label("", "title")
@@ -67,16 +68,19 @@ class LoginScreen(Screen):
         left.addWidget(self.subtitle)
         self.clerk_id = QLineEdit()
         self.clerk_id.setObjectName("clerk_id")
+        # typed into only when touched: the keyboard's digits are the PIN pad's, Enter hands them back
+        self.clerk_id.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.clerk_id.returnPressed.connect(self.clerk_id.clearFocus)
         left.addWidget(self.clerk_id)
         grid = QGridLayout()
         for i, clerk in enumerate(clerks):
             b = button(
                 f"{clerk.name} ({clerk.clerk_id})",
                 "",
-                partial(self.clerk_id.setText, clerk.clerk_id),
+                partial(self._choose_clerk, clerk.clerk_id),
                 f"clerk_{clerk.clerk_id}",
             )
-            grid.addWidget(b, i // 2, i % 2)
+            grid.addWidget(b, i, 0)
         left.addLayout(grid)
         self.message = label("")
         self.message.setObjectName("loginMessage")
@@ -84,13 +88,17 @@ class LoginScreen(Screen):
         left.addWidget(self.message)
         left.addStretch(1)
         row.addLayout(left, 1)
-        row.addSpacing(40)
-        self.pad = PinPad()
-        self.pad.setFixedWidth(440)
+        row.addSpacing(24)
+        self.pad = self.keypad = PinPad()
+        self.pad.setFixedWidth(400)
         self.pad.cancel.hide()
         self.pad.submitted.connect(lambda pin: emit(self.login, self.clerk_id.text(), pin))
         row.addWidget(self.pad)
         self.retranslate()
+
+    def _choose_clerk(self, clerk_id: str) -> None:
+        self.clerk_id.setText(clerk_id)
+        self.clerk_id.clearFocus()
 
     def refused(self, result: LoginResult) -> None:
         """The last try did not log in: why (the typed id stays, the PIN is cleared)."""
@@ -238,51 +246,64 @@ class HolderScreen(Screen):
         super().__init__()
         self.tap: TapResult | None = None
         self.report: ReconcileReport | None = None
-        row = QHBoxLayout(self)
-        row.setContentsMargins(24, 16, 24, 16)
-        row.setSpacing(20)
-        left_frame, left = panel()
-        left_frame.setFixedWidth(360)
-        left.addWidget(icon_label("person", 170), 0, Qt.AlignmentFlag.AlignHCenter)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(20, 12, 20, 12)
+        column.setSpacing(10)
+        # the holder across the top (to match against the e-KTP), the eight services below at full width
+        band, band_layout = panel()
+        band_layout.setContentsMargins(16, 8, 16, 8)
+        row = QHBoxLayout()
+        band_layout.addLayout(row)
+        photo = QVBoxLayout()
+        photo.setSpacing(0)
+        photo.addWidget(icon_label("person", 72), 0, Qt.AlignmentFlag.AlignHCenter)
         self.photo_note = label("", "small", align=Qt.AlignmentFlag.AlignCenter)
-        left.addWidget(self.photo_note)
+        self.photo_note.setStyleSheet("font-size: 13pt;")
+        self.photo_note.setFixedWidth(170)
+        photo.addWidget(self.photo_note)
+        photo.addStretch(1)
+        row.addLayout(photo)
+        left = QVBoxLayout()
+        left.setSpacing(2)
         self.name = label("")
         self.name.setObjectName("holderName")
-        self.name.setStyleSheet("font-size: 24pt; font-weight: 800;")
+        self.name.setStyleSheet("font-size: 22pt; font-weight: 800;")
         left.addWidget(self.name)
         self.nik = label("", wrap=False)
         self.nik.setObjectName("holderNik")
-        self.nik.setStyleSheet("font-size: 19pt;")
+        self.nik.setStyleSheet("font-size: 17pt;")
         left.addWidget(self.nik)
         self.region = label("", "small")
         left.addWidget(self.region)
         self.pin_state = label("")
         self.pin_state.setObjectName("pinState")
-        self.pin_state.setStyleSheet("font-size: 17pt; font-weight: 700;")
+        self.pin_state.setStyleSheet("font-size: 15pt; font-weight: 700;")
         left.addWidget(self.pin_state)
         left.addStretch(1)
+        row.addLayout(left, 1)
+        actions = QHBoxLayout()
         self.reset_button = button("", "", lambda: emit(self.reset_pin), "reset_pin")
         self.reset_button.setStyleSheet("font-size: 15pt;")
-        left.addWidget(self.reset_button)
+        actions.addWidget(self.reset_button)
         self.done_button = button("", "primary", lambda: emit(self.done), "holder_done")
-        left.addWidget(self.done_button)
-        row.addWidget(left_frame)
-        right = QVBoxLayout()
+        actions.addWidget(self.done_button)
+        row.addLayout(actions)
+        row.setAlignment(actions, Qt.AlignmentFlag.AlignTop)
+        column.addWidget(band)
         self.banner = label("")
         self.banner.setObjectName("settleBanner")
         self.banner.setStyleSheet(
-            "background: #FFF1C2; border: 3px solid #7A4B00; border-radius: 12px; padding: 10px; "
-            "font-size: 17pt; font-weight: 700;"
+            "background: #FFF1C2; border: 3px solid #7A4B00; border-radius: 12px; padding: 8px; "
+            "font-size: 16pt; font-weight: 700;"
         )
-        right.addWidget(self.banner)
+        column.addWidget(self.banner)
         self.prompt = label("", "subtitle")
-        right.addWidget(self.prompt)
-        self.grid = ServiceGrid(12, compact=True)
+        column.addWidget(self.prompt)
+        self.grid = ServiceGrid(10, compact=True)
         self.tiles = self.grid.tiles
         for tile in self.tiles:
             tile.clicked.connect(self.choose)
-        right.addLayout(self.grid, 1)
-        row.addLayout(right, 1)
+        column.addLayout(self.grid, 1)
         self.retranslate()
 
     def show_holder(self, tap: TapResult, report: ReconcileReport | None) -> None:
@@ -352,7 +373,7 @@ class AmountScreen(Screen):
         super().__init__()
         self.entitlement: Entitlement | None = None
         row = QHBoxLayout(self)
-        row.setContentsMargins(50, 30, 50, 30)
+        row.setContentsMargins(32, 16, 32, 16)
         left = QVBoxLayout()
         left.addStretch(1)
         self.icon = QLabel()
@@ -383,9 +404,9 @@ class AmountScreen(Screen):
         left.addLayout(buttons)
         left.addStretch(1)
         row.addLayout(left, 1)
-        row.addSpacing(40)
-        self.pad = NumPad()
-        self.pad.setFixedWidth(440)
+        row.addSpacing(24)
+        self.pad = self.keypad = NumPad()
+        self.pad.setFixedWidth(400)
         self.pad.changed.connect(lambda _t: self.retranslate())
         row.addWidget(self.pad)
 
@@ -417,6 +438,12 @@ class AmountScreen(Screen):
         value, _problem = self.amount()
         if value is not None:
             emit(self.proceed, value)
+
+    def key(self, event: QKeyEvent) -> bool:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._next()
+            return True
+        return super().key(event)
 
     def retranslate(self) -> None:
         self.back_button.setText(translate("Amount", "Kembali"))
@@ -458,12 +485,12 @@ class ConfirmScreen(Screen):
         super().__init__()
         self.summary: tuple[TapResult, Entitlement, int] | None = None
         column = QVBoxLayout(self)
-        column.setContentsMargins(140, 40, 140, 40)
+        column.setContentsMargins(40, 20, 40, 20)
         column.addStretch(1)
         box, inner = panel()
         self.title = label("", "title")
         inner.addWidget(self.title)
-        self.grid = FactGrid(4, "confirm", 23)
+        self.grid = FactGrid(4, "confirm", 22)
         inner.addLayout(self.grid)
         column.addWidget(box)
         self.note = label("", "small")
@@ -471,7 +498,7 @@ class ConfirmScreen(Screen):
         buttons = QHBoxLayout()
         self.cancel_button = button("", "", lambda: emit(self.cancel), "confirm_cancel")
         self.confirm_button = button("", "primary", lambda: emit(self.confirm), "confirm_ok")
-        self.confirm_button.setMinimumWidth(420)
+        self.confirm_button.setMinimumWidth(380)
         buttons.addWidget(self.cancel_button)
         buttons.addStretch(1)
         buttons.addWidget(self.confirm_button)

@@ -5,6 +5,11 @@ detail (recent use from the card's own log, how and where to claim, and for jobs
 housing the catalogue for the holder's regency with "register interest") → personal details only after
 the holder's PIN. Card removed or idle → back to the attract screen, every screen emptied. Every refusal
 and every error is a plain-words screen (``kiosk_ui.screens.RefusalScreen``).
+
+Each card is a fresh session: idle for ``IDLE_S`` and the last ``WARN_S`` ask "Masih di sini?" with a
+countdown and a button to stay (``kiosk_ui.session``); when the session ends (card removed, "Selesai",
+timeout) the kiosk goes back to its start language, and a language left chosen on the start screen goes
+back by itself. Tones and speech: ``kiosk_ui.voice``.
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from kiosk_ui.presenting import (
 )
 from kiosk_ui.qtcompat import emit
 from kiosk_ui.screens import AttractScreen, pin_tries_message
+from kiosk_ui.session import SessionTimer, StillHereOverlay
 from kiosk_ui.shell import CardWindow
 from kiosk_ui.theme import icon
+from kiosk_ui.voice import KioskVoice
 from kiosk_ui.widgets import (
     Chip,
     FactGrid,
@@ -47,6 +54,7 @@ from kiosk_ui.widgets import (
     panel,
     scroll,
 )
+from terminal.audio import Sound
 from terminal.card.errors import InvalidPinError
 from terminal.card.session import PersonalData
 from terminal.catalogue import AlreadyRegistered, CatalogueItem, CatalogueKind
@@ -65,15 +73,17 @@ class ServicesScreen(Screen):
         super().__init__()
         self.tap: TapResult | None = None
         column = QVBoxLayout(self)
-        column.setContentsMargins(28, 18, 28, 18)
-        column.setSpacing(12)
+        column.setContentsMargins(24, 10, 24, 12)
+        column.setSpacing(8)
         top = QHBoxLayout()
         words = QVBoxLayout()
-        self.greeting = label("", "title", wrap=False)
+        words.setSpacing(0)
+        self.greeting = label("", "title")
         self.greeting.setObjectName("greeting")
-        self.greeting.setStyleSheet("font-size: 28pt; font-weight: 800;")
+        self.greeting.setStyleSheet("font-size: 24pt; font-weight: 800;")
         words.addWidget(self.greeting)
-        self.who = label("", "subtitle", wrap=False)
+        self.who = label("", "subtitle")
+        self.who.setStyleSheet("font-size: 16pt;")
         words.addWidget(self.who)
         top.addLayout(words, 1)
         self.personal = button("", "", None, "show_personal")
@@ -83,7 +93,7 @@ class ServicesScreen(Screen):
         column.addLayout(top)
         self.hint = label("", "small")
         column.addWidget(self.hint)
-        self.grid = ServiceGrid(14)
+        self.grid = ServiceGrid(12)
         self.tiles = self.grid.tiles
         column.addLayout(self.grid, 1)
         self.retranslate()
@@ -130,24 +140,23 @@ class DetailScreen(Screen):
         self.just_registered: set[str] = set()
         self.row_buttons: dict[str, object] = {}
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(28, 16, 28, 16)
+        outer.setContentsMargins(24, 12, 24, 12)
         top = QHBoxLayout()
         self.icon = QLabel()
         top.addWidget(self.icon)
         words = QVBoxLayout()
         self.name = label("", "detailName")
-        self.name.setStyleSheet("font-size: 28pt; font-weight: 800;")
+        self.name.setStyleSheet("font-size: 26pt; font-weight: 800;")
         words.addWidget(self.name)
         line = QHBoxLayout()
         self.chip = Chip()
         line.addWidget(self.chip)
-        self.remaining = label("", wrap=False)
-        self.remaining.setStyleSheet("font-size: 22pt; font-weight: 800;")
-        line.addWidget(self.remaining)
+        self.remaining = label("", wrap=True)
+        self.remaining.setStyleSheet("font-size: 21pt; font-weight: 800;")
+        line.addWidget(self.remaining, 1)
         line.addSpacing(18)
-        self.period = label("", "subtitle", wrap=False)
-        line.addWidget(self.period)
-        line.addStretch(1)
+        self.period = label("", "subtitle", wrap=True)
+        line.addWidget(self.period, 1)
         words.addLayout(line)
         top.addLayout(words, 1)
         self.back_button = button("", "primary", lambda: emit(self.back), "detail_back")
@@ -339,11 +348,11 @@ class PersonalScreen(Screen):
         self.data: PersonalData | None = None
         self.tap: TapResult | None = None
         column = QVBoxLayout(self)
-        column.setContentsMargins(80, 30, 80, 30)
+        column.setContentsMargins(40, 16, 40, 16)
         column.addStretch(1)
         box, inner = panel()
         top = QHBoxLayout()
-        top.addWidget(icon_label("person", 150))
+        top.addWidget(icon_label("person", 120))
         self.name = label("", "title")
         self.name.setStyleSheet("font-size: 32pt; font-weight: 800;")
         top.addWidget(self.name, 1)
@@ -432,9 +441,18 @@ class KioskWindow(CardWindow):
     NAME = "kiosk"
     KEEP_ON_FORGET = ("attract", "reading")
     IDLE_S = 45.0
+    #: The last seconds of ``IDLE_S`` are the "Masih di sini?" countdown.
+    WARN_S = 15.0
     PERSONAL_S = 30.0
 
-    def __init__(self, backend: Backend, language: Language, *, idle_s: float | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        language: Language,
+        *,
+        idle_s: float | None = None,
+        warn_s: float | None = None,
+    ) -> None:
         super().__init__(backend, language, "Kartu Huma Betang Sejahtera")
         self.history: list[TxRecord] | None = None
         self.card_sequence = -1
@@ -469,7 +487,18 @@ class KioskWindow(CardWindow):
         self.personal.back.connect(lambda: self.show_screen("services"))
         self.refusal.back.connect(self._refusal_done)
 
-        self.idle = IdleTimer(idle_s if idle_s is not None else self.IDLE_S, self._idle)
+        #: Every card is a fresh session: it ends in this language (the one the kiosk started in).
+        self.home_language = language.current
+        self._session_ending = False
+        self.idle = SessionTimer(
+            idle_s if idle_s is not None else self.IDLE_S, warn_s if warn_s is not None else self.WARN_S, self
+        )
+        self.idle.expired.connect(self._idle)
+        self.idle.warning.connect(self._still_here)
+        self.still_here = StillHereOverlay(self)
+        self.still_here.stay.connect(self.idle.touch)
+        self.idle.resumed.connect(self.still_here.hide)
+        self.voice = KioskVoice(self, backend.audio, backend.voice)
         self.personal_timer = IdleTimer(self.PERSONAL_S, lambda: self._leave_personal())
         self._touch = _TouchFilter(self._touched)
         app = QCoreApplication.instance()
@@ -482,13 +511,12 @@ class KioskWindow(CardWindow):
         app = QCoreApplication.instance()
         if app is not None:
             app.removeEventFilter(self._touch)
+        self.idle.stop()
+        self.voice.close()
         super().shutdown()
 
     def show_screen(self, name: str) -> None:
-        if name == "attract":
-            self.idle.stop()
-        else:
-            self.idle.start()
+        self._arm_idle(name)
         if name != "personal":
             self.personal_timer.stop()
         super().show_screen(name)
@@ -577,9 +605,13 @@ class KioskWindow(CardWindow):
 
         self.jobs.submit(
             lambda: terminal.register_interest(tap, item),
-            lambda _i: self.detail.mark_registered(item.item_id),
+            lambda _i: self._registered(item),
             failed,
         )
+
+    def _registered(self, item: CatalogueItem) -> None:
+        self.detail.mark_registered(item.item_id)
+        self.voice.tone(Sound.DONE)
 
     def ask_pin(self) -> None:
         if self.tap is None:
@@ -612,6 +644,7 @@ class KioskWindow(CardWindow):
             tries = wrong_pin_tries(exc)
             if isinstance(exc, InvalidPinError) and tries:
                 self.pin.say(pin_tries_message(tries), tries=tries)
+                self.voice.refused()
             else:
                 self._failed(exc)
 
@@ -641,14 +674,43 @@ class KioskWindow(CardWindow):
         self.go_attract(take_card=self.card_reader is not None)
 
     def _idle(self) -> None:
-        info = self.refusal.info
-        if self.current == "refusal" and info is not None and info.kind is Refusal.READER_MISSING:
+        self.still_here.hide()
+        if not self._idle_ends_session():
             return
         self.go_attract(take_card=self.card_reader is not None)
 
-    def _touched(self) -> None:
-        if self.current != "attract" and self.idle.isActive():
+    def _still_here(self, seconds: int) -> None:
+        if self.current == "attract" or not self._idle_ends_session():
+            return
+        first = not self.still_here.isVisible()
+        self.still_here.show_countdown(seconds)
+        if first:
+            self.voice.still_here()
+
+    def _idle_ends_session(self) -> bool:
+        info = self.refusal.info
+        return not (self.current == "refusal" and info is not None and info.kind is Refusal.READER_MISSING)
+
+    def _language_changed(self, lang: str) -> None:
+        super()._language_changed(lang)
+        self.still_here.retranslate()
+        self.voice.retranslate()
+        if self.current == "attract":
+            self._arm_idle("attract")
+        if self.voice.auto and not self._session_ending:
+            self.voice.speak()  # the same screen, now in the language chosen
+
+    def _arm_idle(self, screen: str) -> None:
+        if screen != "attract":
             self.idle.start()
+            return
+        self.idle.stop()  # nobody's session; a language left chosen goes back by itself
+        if self.language.current != self.home_language:
+            self.idle.start(warn=False)
+
+    def _touched(self) -> None:
+        if self.idle.active:
+            self.idle.touch()
         if self.current == "personal":
             self.personal_timer.start()
 
@@ -661,6 +723,13 @@ class KioskWindow(CardWindow):
         """Back to the start, with nothing of the last holder left on any screen."""
         self._paint_from = None
         self._end_session()
+        self.still_here.hide()
+        self.voice.end_session()
+        self._session_ending = True  # (the start screen speaks for itself, below)
+        try:
+            self.language.set(self.home_language)  # every card is a fresh session
+        finally:
+            self._session_ending = False
         self.attract.set_hint("take_card" if take_card and self.card_reader is not None else "")
         last = self.bridge.last
         if last is not None and not (last.service_up and last.readers):

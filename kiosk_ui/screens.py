@@ -58,7 +58,7 @@ class AttractScreen(Screen):
         row.addStretch(1)
         self.reader_icon = QLabel()
         row.addWidget(self.reader_icon)
-        self.reader_text = label("", wrap=False)
+        self.reader_text = label("", wrap=True)
         self.reader_text.setObjectName("readerState")
         self.reader_text.setStyleSheet("font-size: 19pt; font-weight: 700;")
         row.addWidget(self.reader_text)
@@ -83,6 +83,9 @@ class AttractScreen(Screen):
         if self.counter:
             self.title.setText(translate("Attract", "Minta warga menempelkan kartu"))
             self.subtitle.setText(translate("Attract", "Kartu dibaca otomatis begitu ditempelkan."))
+        elif self.hint_key == "take_card":  # never "tap your card" and "take your card" at once
+            self.title.setText(translate("Attract", "Silakan ambil kartu Anda dari pembaca."))
+            self.subtitle.setText("")
         else:
             self.title.setText(translate("Attract", "Tempelkan kartu Anda"))
             self.subtitle.setText(
@@ -98,7 +101,7 @@ class AttractScreen(Screen):
         self.reader_icon.setPixmap(icon("reader" if ok else "reader_missing", 44))
         self.hint.setText(
             translate("Attract", "Silakan ambil kartu Anda dari pembaca.")
-            if self.hint_key == "take_card"
+            if self.hint_key == "take_card" and self.counter
             else ""
         )
 
@@ -137,7 +140,7 @@ class RefusalScreen(Screen):
         self.info: RefusalInfo | None = None
         self.extra: list[tuple[str, Callable[[], None], str]] = []
         column = QVBoxLayout(self)
-        column.setContentsMargins(80, 40, 80, 40)
+        column.setContentsMargins(40, 20, 40, 20)
         column.addStretch(1)
         box, inner = panel("refusal")
         top = QHBoxLayout()
@@ -145,7 +148,7 @@ class RefusalScreen(Screen):
         top.addWidget(self.picture, 0, Qt.AlignmentFlag.AlignTop)
         words = QVBoxLayout()
         self.title = label("", "title")
-        self.title.setStyleSheet("font-size: 34pt; font-weight: 800; color: #9B1C1C;")
+        self.title.setStyleSheet("font-size: 30pt; font-weight: 800; color: #9B1C1C;")
         words.addWidget(self.title)
         self.body = label("")
         self.body.setStyleSheet("font-size: 21pt;")
@@ -170,7 +173,7 @@ class RefusalScreen(Screen):
         self.buttons.addStretch(1)
         self.extra_buttons: list[QPushButton] = []
         self.back_button = button("", "primary", lambda: emit(self.back), "refusal_back")
-        self.back_button.setMinimumWidth(360)
+        self.back_button.setMinimumWidth(300)
         self.buttons.addWidget(self.back_button)
         self.buttons.addStretch(1)
         column.addLayout(self.buttons)
@@ -231,7 +234,7 @@ class PinScreen(Screen):
         #: What the entered PIN is for (the counter asks for several in a row).
         self.mode = ""
         row = QHBoxLayout(self)
-        row.setContentsMargins(60, 30, 60, 30)
+        row.setContentsMargins(40, 20, 40, 20)
         left = self.column = QVBoxLayout()  # the column left of the pad (subclasses add to it)
         left.addStretch(1)
         left.addWidget(icon_label("lock", 120))
@@ -245,9 +248,9 @@ class PinScreen(Screen):
         left.addWidget(self.message)
         left.addStretch(1)
         row.addLayout(left, 1)
-        row.addSpacing(40)
-        self.pad = PinPad()
-        self.pad.setFixedWidth(460)
+        row.addSpacing(24)
+        self.pad = self.keypad = PinPad()
+        self.pad.setFixedWidth(400)
         self.pad.submitted.connect(self.submitted)
         self.pad.cancelled.connect(self.cancelled)
         row.addWidget(self.pad)

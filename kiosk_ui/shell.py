@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk_ui import texts
@@ -103,6 +104,14 @@ class CardWindow(QWidget):
     def show_screen(self, name: str) -> None:
         self.stack.setCurrentWidget(self.screens[name])
         emit(self.screen_changed, name)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """A physical key no text field took: the shown screen's pad gets digits, Backspace and Enter."""
+        screen = self.stack.currentWidget()
+        if isinstance(screen, Screen) and screen.isEnabled() and screen.key(event):
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     # -- language ------------------------------------------------------------------------------------------
     def set_language(self, lang: str) -> None:

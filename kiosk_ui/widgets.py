@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
-from PySide6.QtGui import QMouseEvent, QPaintEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -82,12 +82,18 @@ class Screen(QWidget):
         #: signal from inside paintEvent leaks a reference to ``True`` per paint in PySide6 6.12 (found by
         #: watching sys.getrefcount(True) fall until the interpreter aborted at exit).
         self.paint_hooks: list[Callable[[], None]] = []
+        #: The on-screen pad the physical keyboard types on while this screen is shown (None: no pad).
+        self.keypad: PinPad | NumPad | None = None
 
     def retranslate(self) -> None:
         return None
 
     def clear(self) -> None:
         return None
+
+    def key(self, event: QKeyEvent) -> bool:
+        """A physical key pressed on this screen (no text field took it): True when used."""
+        return self.keypad is not None and self.keypad.isVisible() and self.keypad.key(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
@@ -96,25 +102,39 @@ class Screen(QWidget):
 
 
 class Header(QFrame):
-    """Green title bar: the programme's name, a context line, the language switch."""
+    """Green title bar: the programme's name over a context line, the language switch (two buttons at
+    least 60 px tall, well apart)."""
 
     language_requested = Signal(str)
+
+    #: px between the two language buttons
+    LANG_GAP = 28
 
     def __init__(self, with_language: bool = True) -> None:
         super().__init__()
         self.setObjectName("header")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setFixedHeight(84)
+        self.setFixedHeight(88)
         row = QHBoxLayout(self)
-        row.setContentsMargins(24, 8, 24, 8)
+        row.setContentsMargins(20, 8, 20, 8)
+        row.setSpacing(14)
         row.addWidget(icon_label("card_tap", 56))
-        self.title = label("Kartu Huma Betang Sejahtera", wrap=False)
-        self.title.setStyleSheet("font-size: 21pt; font-weight: 800;")
-        row.addWidget(self.title)
-        row.addStretch(1)
+        words = QVBoxLayout()
+        words.setSpacing(0)
+        words.addStretch(1)
+        # on one line where there is room, on two where the header's buttons need it (1024 px)
+        self.title = label("Kartu Huma Betang Sejahtera", wrap=True)
+        self._title_pt = 0
+        self._size_title(1280)
+        self.title.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        words.addWidget(self.title)
         self.context = label("", wrap=False)
+        self.context.setObjectName("headerContext")
         self.context.setStyleSheet("font-size: 13pt;")
-        row.addWidget(self.context)
+        self.context.hide()
+        words.addWidget(self.context)
+        words.addStretch(1)
+        row.addLayout(words, 1)
         self.lang_id = button(
             "Bahasa Indonesia", "lang", lambda: emit(self.language_requested, "id"), "lang_id"
         )
@@ -122,8 +142,25 @@ class Header(QFrame):
         for b in (self.lang_id, self.lang_en):
             b.setCheckable(True)
             b.setVisible(with_language)
-            row.addWidget(b)
+        row.addWidget(self.lang_id)
+        row.addSpacing(self.LANG_GAP - row.spacing())
+        row.addWidget(self.lang_en)
         self.show_language("id")
+
+    def _size_title(self, width: int) -> None:
+        pt = 19 if width >= 1200 else 16  # 16 pt (21 px) on two lines at 1024 px
+        if pt != self._title_pt:
+            self._title_pt = pt
+            self.title.setStyleSheet(f"font-size: {pt}pt; font-weight: 800;")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._size_title(event.size().width())
+
+    def set_context(self, text: str) -> None:
+        """The line under the title (the counter: who is logged in where); "" hides it."""
+        self.context.setText(text)
+        self.context.setVisible(bool(text))
 
     def show_language(self, lang: str) -> None:
         self.lang_id.setChecked(lang == "id")
@@ -140,6 +177,24 @@ class Chip(QLabel):
     def set_tone(self, tone: str) -> None:
         self.setProperty("tone", tone)
         restyle(self)
+
+
+def _pad_key(event: QKeyEvent) -> str | None:
+    """The pad key a physical key stands for: "0"–"9", ",", "back", "ok"; None for any other key."""
+    key = event.key()
+    if key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete):
+        return "back"
+    if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        return "ok"
+    mods = event.modifiers() & ~(Qt.KeyboardModifier.KeypadModifier | Qt.KeyboardModifier.ShiftModifier)
+    if mods != Qt.KeyboardModifier.NoModifier:
+        return None
+    text = event.text()
+    if len(text) == 1 and text.isascii() and text.isdigit():
+        return text
+    if text in (",", "."):
+        return ","
+    return None
 
 
 class PinPad(QWidget):
@@ -195,6 +250,17 @@ class PinPad(QWidget):
             self._pin += key
         self._refresh()
 
+    def key(self, event: QKeyEvent) -> bool:
+        """A physical key pressed while this pad is shown: digits, Backspace and Enter work as on the pad.
+        True when the key was the pad's."""
+        name = _pad_key(event)
+        if name is None or name == "," or not self.isEnabled():
+            return False
+        target = self.keys[name]
+        if target.isEnabled():
+            target.click()
+        return True
+
     def enter(self, pin: str) -> None:
         """Type a whole PIN and press OK (tests, benchmarks)."""
         for digit in pin:
@@ -245,6 +311,16 @@ class NumPad(QWidget):
             self._text = key if self._text == "0" else self._text + key
         emit(self.changed, self._text)
 
+    def key(self, event: QKeyEvent) -> bool:
+        """A physical key: digits, comma or full stop, Backspace (Enter is the screen's own)."""
+        name = _pad_key(event)
+        if name is None or name == "ok" or not self.isEnabled():
+            return False
+        target = self.keys[name]
+        if target.isEnabled():
+            target.click()
+        return True
+
     def type(self, text: str) -> None:
         for ch in text:
             self.press(ch)
@@ -255,9 +331,14 @@ class NumPad(QWidget):
 
 
 class ServiceTile(QFrame):
-    """One of the eight services: icon, name, status, what is left, until when. Tap to open."""
+    """One of the eight services: icon, status, name, what is left, until when. Tap to open.
+
+    A tile narrower than :attr:`NARROW` px shows the service's short name (four tiles a row at 1024 px).
+    """
 
     clicked = Signal(int)
+
+    NARROW = 250
 
     def __init__(self, program: int, compact: bool = False) -> None:
         super().__init__()
@@ -265,49 +346,63 @@ class ServiceTile(QFrame):
         self.setObjectName("tile")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setMinimumHeight(200 if compact else 250)
+        self.setMinimumHeight(150 if compact else 240)
         self.compact = compact
+        self.narrow = compact
         self.entitlement: Entitlement | None = None
         column = QVBoxLayout(self)
-        column.setContentsMargins(14, 12, 14, 12)
-        column.setSpacing(6)
+        column.setContentsMargins(8 if compact else 12, 8, 8 if compact else 12, 8)
+        column.setSpacing(4)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        top = QHBoxLayout()
         self.icon = QLabel()
-        self.icon_size = 48 if compact else 76
-        top.addWidget(self.icon)
-        top.addStretch(1)
+        self.icon_size = 40 if compact else 52
+        self.icon.setFixedSize(self.icon_size, self.icon_size)
         self.chip = Chip()
-        if compact:
-            self.chip.setStyleSheet("font-size: 12pt;")  # narrow tiles: the status goes on a line of its own
+        if compact:  # the clerk's narrow tiles: the status beside the icon
+            self.chip.setStyleSheet("font-size: 12pt;")
+            top = QHBoxLayout()
+            top.setSpacing(6)
+            top.addWidget(self.icon)
+            top.addWidget(self.chip, 0, Qt.AlignmentFlag.AlignVCenter)
+            top.addStretch(1)
             column.addLayout(top)
-            column.addWidget(self.chip)
-        else:
-            top.addWidget(self.chip, 0, Qt.AlignmentFlag.AlignTop)
-            column.addLayout(top)
+        else:  # the citizen's: the status on a line of its own, in 20 px text
+            column.addWidget(self.icon)
+            column.addWidget(self.chip, 0, Qt.AlignmentFlag.AlignLeft)
         self.name = label("", wrap=True)
-        self.name.setStyleSheet(f"font-size: {16 if compact else 18}pt; font-weight: 700;")
+        self.name.setStyleSheet(f"font-size: {14 if compact else 16}pt; font-weight: 700;")
         column.addWidget(self.name)
         self.remaining = label("", wrap=True)
-        self.remaining.setStyleSheet(f"font-size: {14 if compact else 19}pt; font-weight: 800;")
+        self.remaining.setStyleSheet(f"font-size: {14 if compact else 17}pt; font-weight: 800;")
         column.addWidget(self.remaining)
         self.period = label("", "small", wrap=True)
+        if compact:
+            self.period.setStyleSheet("font-size: 12pt;")
         column.addWidget(self.period)
         column.addStretch(1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        narrow = self.compact or event.size().width() < self.NARROW
+        if narrow != self.narrow:
+            self.narrow = narrow
+            self.show_entitlement(self.entitlement)
 
     def show_entitlement(self, e: Entitlement | None) -> None:
         self.entitlement = e
         if e is None:
             for w in (self.name, self.remaining, self.period, self.chip):
                 w.setText("")
+            self.chip.hide()
             self.icon.clear()
             return
+        self.chip.show()
         self.icon.setPixmap(icon(e.info.icon, self.icon_size))
-        self.name.setText(texts.program_name(e.info, short=self.compact))
+        self.name.setText(texts.program_name(e.info, short=self.narrow))
         self.chip.setText(texts.status_text(e))
         self.chip.set_tone(texts.status_tone(e))
         self.remaining.setText(texts.remaining_text(e))
-        period = texts.period_text(e, short=self.compact)
+        period = texts.period_text(e, short=self.narrow)
         self.period.setText(period if e.status is not Status.NOT_ENROLLED else "")
         self.setProperty("state", "inactive" if e.status is Status.NOT_ENROLLED else "")
         restyle(self)

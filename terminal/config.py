@@ -14,6 +14,7 @@
     [devices]
     readers = []                     # PC/SC reader names to use (substrings); empty: every reader
     printer = "tcp:192.0.2.10@58"    # serial:DEV[:BAUD] · tcp:HOST[:PORT] · usb:VID:PID · file:PATH; "" none
+    voice = "button"                 # kiosk speech: "off", "button" (Dengarkan) or "auto" (headphone jack)
 
     [paths]
     data_dir = "/var/lib/kartu"                      # terminal.db, the key, the token, receipts
@@ -41,6 +42,7 @@ from urllib.parse import urlsplit
 import tomli_w
 
 from card_applet_spec.constants import REGIONS
+from terminal.audio import VoiceMode
 
 #: Where ``kartu`` looks for the configuration unless ``--config`` or ``$KARTU_CONFIG`` says otherwise.
 DEFAULT_CONFIG_PATH = Path("/etc/kartu/terminal.toml")
@@ -138,6 +140,7 @@ class TerminalConfig:
     sync_interval_s: int = 300
     readers: tuple[str, ...] = ()
     printer: PrinterSpec | None = None
+    voice: VoiceMode = VoiceMode.BUTTON
     source: Path | None = field(default=None, compare=False)  # the file it was read from
 
     def to_toml(self) -> str:
@@ -150,7 +153,11 @@ class TerminalConfig:
                 "language": str(self.language),
             },
             "server": {"url": self.server_url, "sync_interval_s": self.sync_interval_s},
-            "devices": {"readers": list(self.readers), "printer": str(self.printer or "")},
+            "devices": {
+                "readers": list(self.readers),
+                "printer": str(self.printer or ""),
+                "voice": str(self.voice),
+            },
             "paths": {"data_dir": str(self.data_dir), "trust_anchor": str(self.trust_anchor)},
         }
         return tomli_w.dumps(doc)
@@ -196,7 +203,7 @@ _KIND_WORDS = {str: "text in quotes", int: "a whole number", list: "a list", boo
 _KNOWN = {
     "terminal": {"id", "site", "region", "mode", "language"},
     "server": {"url", "sync_interval_s"},
-    "devices": {"readers", "printer"},
+    "devices": {"readers", "printer", "voice"},
     "paths": {"data_dir", "trust_anchor"},
 }
 
@@ -236,6 +243,7 @@ def parse_config(text: str, path: Path | str = "<config>") -> TerminalConfig:
         printer = parse_printer_spec(printer_text) if printer_text else None
     except ValueError as exc:
         raise r.error("[devices] printer", str(exc)) from None
+    voice = _choice(r, "devices", "voice", VoiceMode, VoiceMode.BUTTON)
     data_dir = _absolute(r, "data_dir")
     anchor = _absolute(r, "trust_anchor")
     if anchor.parent == data_dir or data_dir in anchor.parents:
@@ -252,6 +260,7 @@ def parse_config(text: str, path: Path | str = "<config>") -> TerminalConfig:
         sync_interval_s=interval,
         readers=tuple(x.strip() for x in readers),
         printer=printer,
+        voice=voice,
         source=path,
     )
 

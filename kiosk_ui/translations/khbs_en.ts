@@ -606,7 +606,7 @@
     </message>
     <message>
         <source>Masukkan PIN untuk melihat data pribadi</source>
-        <extracomment>(milliseconds from the card event to the first paint of the service tiles)</extracomment>
+        <extracomment>(milliseconds from the card event to the first paint of the service tiles) The last seconds of ``IDLE_S`` are the &quot;Masih di sini?&quot; countdown. Every card is a fresh session: it ends in this language (the one the kiosk started in).</extracomment>
         <translation>Enter your PIN to see your personal details</translation>
     </message>
     <message>
@@ -635,7 +635,7 @@
     <name>PinPad</name>
     <message>
         <source>⌫ Hapus</source>
-        <extracomment>Called after every paint (latency measurements). Plain callables, not a Qt signal: emitting a signal from inside paintEvent leaks a reference to ``True`` per paint in PySide6 6.12 (found by watching sys.getrefcount(True) fall until the interpreter aborted at exit).</extracomment>
+        <extracomment>Called after every paint (latency measurements). Plain callables, not a Qt signal: emitting a signal from inside paintEvent leaks a reference to ``True`` per paint in PySide6 6.12 (found by watching sys.getrefcount(True) fall until the interpreter aborted at exit). The on-screen pad the physical keyboard types on while this screen is shown (None: no pad). px between the two language buttons</extracomment>
         <translation>⌫ Delete</translation>
     </message>
     <message>
@@ -1055,6 +1055,21 @@
     </message>
 </context>
 <context>
+    <name>StillHere</name>
+    <message>
+        <source>Masih di sini?</source>
+        <translation>Still there?</translation>
+    </message>
+    <message>
+        <source>Layar kembali ke awal dalam {n} detik.</source>
+        <translation>The screen goes back to the start in {n} seconds.</translation>
+    </message>
+    <message>
+        <source>Ya, saya masih di sini</source>
+        <translation>Yes, I am still here</translation>
+    </message>
+</context>
+<context>
     <name>Texts</name>
     <message>
         <source>{d} hari {h} jam</source>
@@ -1211,6 +1226,14 @@
     <message>
         <source>Gagal</source>
         <translation>Failed</translation>
+    </message>
+</context>
+<context>
+    <name>Voice</name>
+    <message>
+        <source>Dengarkan</source>
+        <extracomment>&quot;Dengarkan&quot; was pressed in this holder&apos;s session: every next screen speaks too.</extracomment>
+        <translation>Listen</translation>
     </message>
 </context>
 <context>

@@ -188,33 +188,6 @@ def test_demo_panel_drives_the_demo_readers(qtbot: Any, backend: Any) -> None:
     assert backend.printer.fault is not None
 
 
-def test_screenshot_script_makes_every_screen(tmp_path: Path, app: QApplication) -> None:
-    from kartu.screenshots import generate
-
-    files = generate(tmp_path)
-    names = {f.stem for f in files}
-    for expected in (
-        "kiosk_01_attract",
-        "kiosk_03_services",
-        "kiosk_10_refusal_unknown_card",
-        "kiosk_10_refusal_revoked",
-        "kiosk_10_refusal_expired",
-        "kiosk_10_refusal_not_genuine",
-        "kiosk_10_refusal_pin_blocked",
-        "kiosk_10_refusal_reader_missing",
-        "kiosk_10_refusal_data_too_old",
-        "kiosk_21_en_services",
-        "counter_07_result",
-        "counter_13_end_of_day",
-    ):
-        assert expected in names
-    from PySide6.QtGui import QImage
-
-    for f in files:
-        image = QImage(str(f))
-        assert (image.width(), image.height()) == (1280, 800), f.name
-
-
 def test_unknown_printer_spec_is_a_plain_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from kartu.compose import run_kiosk
 
