@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from server_stub import db
     from server_stub.app import create_app
-    from server_stub.models import Card, Citizen, Redemption
+    from server_stub.models import Card, Citizen, Grant, Redemption
     from server_stub.services.ingest import CARD_KEYS, VERIFY_THREADS
     from server_stub.settings import Settings
 
@@ -169,6 +169,28 @@ def main(argv: list[str] | None = None) -> int:
                         "month": "2026-03",
                     }
                     for i, (serial, key) in enumerate(zip(serials, keys, strict=True))
+                ],
+            )
+            conn.execute(  # the BLT grant each record debits (ingest checks the grant it names)
+                insert(Grant),
+                [
+                    {
+                        "card_serial": serial.hex(),
+                        "program_id": int(c.Program.BLT),
+                        "grant_seq": 1,
+                        "kind": int(c.Kind.CASH),
+                        "unit": int(c.Unit.RUPIAH),
+                        "amount": 300_000,
+                        "valid_from": T0,
+                        "valid_until": T0 + 86400 * 365,
+                        "month": "2026-03",
+                        "body": b"",
+                        "kid": "00" * 8,
+                        "signature": b"",
+                        "delivered": True,
+                        "created_at": T0,
+                    }
+                    for serial in serials
                 ],
             )
         algorithm = ec.ECDSA(hashes.SHA256())

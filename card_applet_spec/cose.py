@@ -18,13 +18,17 @@ import hashlib
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    Prehashed,
+    decode_dss_signature,
+    encode_dss_signature,
+)
 
 from card_applet_spec import constants as c
 
@@ -70,6 +74,62 @@ def verify_raw_es256(key: ec.EllipticCurvePublicKey, raw_sig: bytes, message: by
     return True
 
 
+@runtime_checkable
+class Es256Signer(Protocol):
+    """A P-256 key that signs where it lives (an HSM, a key store): its private key never leaves it.
+
+    ``sign_digest`` takes a SHA-256 digest and returns the raw ``r||s`` ES256 signature (64 bytes);
+    ``public_key()`` and ``kid`` (:func:`key_id` of that key) say which key it is."""
+
+    @property
+    def kid(self) -> bytes: ...
+
+    def public_key(self) -> ec.EllipticCurvePublicKey: ...
+
+    def sign_digest(self, digest: bytes) -> bytes: ...
+
+
+#: What the signing functions take: a private key in memory (tests, vectors, the terminal's own keys)
+#: or a key-store signer (the server's keys).
+SigningKey = ec.EllipticCurvePrivateKey | Es256Signer
+
+
+class LocalSigner:
+    """An :class:`Es256Signer` over a private key in memory (a decrypted key file, a demo key)."""
+
+    def __init__(self, key: ec.EllipticCurvePrivateKey, *, deterministic: bool = True) -> None:
+        if not isinstance(key.curve, ec.SECP256R1):
+            raise CoseError("ES256 needs a P-256 key")
+        self._key = key
+        self._public = key.public_key()
+        self.kid = key_id(self._public)
+        self._algorithm = ec.ECDSA(Prehashed(hashes.SHA256()), deterministic_signing=deterministic)
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self._public
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        if len(digest) != 32:
+            raise CoseError("an ES256 digest is 32 bytes")
+        return der_to_raw(self._key.sign(digest, self._algorithm))
+
+
+def sign_es256(key: SigningKey, message: bytes, *, deterministic: bool = True) -> bytes:
+    """The raw ``r||s`` ES256 signature of ``message`` by ``key`` (a private key or a key-store signer).
+    ``deterministic`` (RFC 6979) applies to a private key in memory; an HSM signs as it signs."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return der_to_raw(key.sign(message, ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic)))
+    raw = key.sign_digest(hashlib.sha256(message).digest())
+    if len(raw) != RAW_SIGNATURE_LEN:
+        raise CoseError(f"the key store gave a {len(raw)}-byte signature, expected {RAW_SIGNATURE_LEN}")
+    return raw
+
+
+def signing_kid(key: SigningKey) -> bytes:
+    """The key id of a private key or a key-store signer."""
+    return key_id(key.public_key()) if isinstance(key, ec.EllipticCurvePrivateKey) else key.kid
+
+
 @dataclass(frozen=True)
 class Sign1:
     """A parsed (not yet verified) COSE_Sign1: what is needed to check its signature and read it."""
@@ -90,21 +150,20 @@ class Sign1:
 
 def sign1(
     payload: bytes,
-    key: ec.EllipticCurvePrivateKey,
+    key: SigningKey,
     *,
     typ: str | None = None,
     deterministic: bool = True,
 ) -> bytes:
     """A tagged COSE_Sign1 (ES256) over ``payload``: ``{alg, kid[, typ]}`` protected, nothing unprotected.
-    Deterministic ECDSA (RFC 6979) by default."""
-    header: dict[int, Any] = {c.COSE_HDR_ALG: c.COSE_ALG_ES256, c.COSE_HDR_KID: key_id(key.public_key())}
+    ``key``: a private key (deterministic ECDSA, RFC 6979, by default) or a key-store
+    :class:`Es256Signer` (the private key stays in the store)."""
+    header: dict[int, Any] = {c.COSE_HDR_ALG: c.COSE_ALG_ES256, c.COSE_HDR_KID: signing_kid(key)}
     if typ is not None:
         header[COSE_HDR_TYP] = typ
     protected = cbor2.dumps(header)
-    der = key.sign(
-        sig_structure(protected, payload), ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic)
-    )
-    return cbor2.dumps(cbor2.CBORTag(c.COSE_SIGN1_TAG, [protected, {}, payload, der_to_raw(der)]))
+    raw = sign_es256(key, sig_structure(protected, payload), deterministic=deterministic)
+    return cbor2.dumps(cbor2.CBORTag(c.COSE_SIGN1_TAG, [protected, {}, payload, raw]))
 
 
 _MAX_DEPTH = 16

@@ -18,7 +18,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from card_applet_spec import constants as c
-from card_applet_spec.cose import CoseError, decode_sign1, loads, sig_structure, sign1, verify_raw_es256
+from card_applet_spec.cose import (
+    CoseError,
+    SigningKey,
+    decode_sign1,
+    loads,
+    sig_structure,
+    sign1,
+    verify_raw_es256,
+)
 
 
 class CredentialError(ValueError):
@@ -122,9 +130,7 @@ def holder_commit(salt: bytes, holder_reference: bytes, details_digest: bytes) -
     return hashlib.sha256(message).digest()[: c.HOLDER_COMMIT_LEN]
 
 
-def sign_credential(
-    claims: Claims, issuer_key: ec.EllipticCurvePrivateKey, *, deterministic: bool = True
-) -> bytes:
+def sign_credential(claims: Claims, issuer_key: SigningKey, *, deterministic: bool = True) -> bytes:
     """Encode and sign a credential (issuer side). Deterministic ECDSA (RFC 6979) by default."""
     if len(claims.name.encode("utf-8")) > c.NAME_MAX_BYTES:
         raise CredentialError(f"name longer than {c.NAME_MAX_BYTES} bytes")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from card_applet_spec.cose import key_id
+from card_applet_spec.cose import SigningKey, raw_to_der, sign_es256, signing_kid
 from card_applet_spec.records import GrantBody, StatusBody, TerminalCertBody
 
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -36,16 +36,22 @@ class Signed:
 
 
 class IssuerSigner:
-    """An issuer private key with its key id."""
+    """An issuer key with its key id: a private key in memory (tests, vectors, the demo) or a key-store
+    signer (``card_applet_spec.cose.Es256Signer``: the server's HSM or key file), same calls either way.
+    ``key`` is what ``cose.sign1`` / ``credential.sign_credential`` take."""
 
-    def __init__(self, key: ec.EllipticCurvePrivateKey, *, deterministic: bool = True) -> None:
+    def __init__(self, key: SigningKey, *, deterministic: bool = True) -> None:
         self.key = key
-        self.kid = key_id(key.public_key())
+        self.kid = signing_kid(key)
         self.point = uncompressed_point(key.public_key())
+        self._deterministic = deterministic
         self._algorithm = ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic)
 
     def sign(self, message: bytes) -> bytes:
-        return self.key.sign(message, self._algorithm)
+        """A DER ECDSA signature of ``message`` (as grants, status commands and certificates carry)."""
+        if isinstance(self.key, ec.EllipticCurvePrivateKey):
+            return self.key.sign(message, self._algorithm)
+        return raw_to_der(sign_es256(self.key, message))
 
     def grant(self, body: GrantBody) -> Signed:
         return Signed(body.encode(), self.kid, self.sign(body.signed_message()))

@@ -52,6 +52,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from card_applet_spec.credential import compressed_point
 from card_applet_spec.tlv import TlvError
 from card_applet_spec.vectorkit.cases import GROUPS
@@ -88,6 +90,8 @@ def keys_document() -> dict[str, Any]:
     }
     keys: dict[str, Any] = {}
     for name, signer in SIGNERS.items():
+        if not isinstance(signer.key, ec.EllipticCurvePrivateKey):  # the vectors' keys are seeds in memory
+            raise TypeError(f"vector key {name} is not a private key in memory")
         keys[name] = {
             "seed": KEY_SEEDS[name],
             "role": roles[name],

@@ -114,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--json", action="store_true")
 
     sub.add_parser("readers", help="list PC/SC readers")
+    from kartu.conformance_cmd import add_parser as add_conformance
+
+    add_conformance(sub)
     sub.add_parser("doctor", help="check this enrolled terminal (with --config): what is wrong, what to do")
     clerk = sub.add_parser("clerk", help="the clerks who may log in at this counter (with --config)")
     clerk.add_argument("action", choices=("add", "remove", "list"))
@@ -123,10 +126,18 @@ def _parser() -> argparse.ArgumentParser:
     from kartu.enrol import add_parser as add_enrol
 
     add_enrol(sub)
+    from kartu.keys_cli import add_parser as add_keys
+
+    add_keys(sub)
 
     issue = sub.add_parser("issue", help="issuance station: personalise blank cards for registered citizens")
     where = issue.add_mutually_exclusive_group(required=True)
-    where.add_argument("--reader", help="PC/SC reader holding the blank card (batch: put each card in turn)")
+    where.add_argument(
+        "--reader",
+        action="append",
+        help="PC/SC reader holding the blank card (batch: put each card in turn; repeat --reader to "
+        "personalise on several readers at once)",
+    )
     where.add_argument("--card-dir", type=Path, help="write reference-card files here (one per citizen)")
     issue.add_argument("--nik", help="the citizen's NIK (registered at the server)")
     issue.add_argument("--pin", help="initial PIN (default: prompted)")
@@ -136,6 +147,17 @@ def _parser() -> argparse.ArgumentParser:
     issue.add_argument("--database-url", default="", help="server database (default: its SQLite file)")
     issue.add_argument("--server-data-dir", type=Path, default=None, help="server data directory")
     issue.add_argument("--json", action="store_true")
+
+    imp = sub.add_parser(
+        "import-citizens", help="bulk import of citizens from a register extract (CSV), all or nothing"
+    )
+    imp.add_argument(
+        "file", type=Path, help="CSV: nik,kk_number,name,birth_date,sex,address,welfare_decile,occupation"
+    )
+    imp.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    imp.add_argument("--database-url", default="", help="server database (default: its SQLite file)")
+    imp.add_argument("--server-data-dir", type=Path, default=None, help="server data directory")
+    imp.add_argument("--json", action="store_true")
 
     # no help of its own: --help (like every option) goes to the server's parser, which knows them
     server = sub.add_parser("server", help="run the central registration server", add_help=False)
@@ -577,7 +599,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
         if args.reader:
             from drivers.pcsc import connect
 
-            return lambda: connect(args.reader, timeout=120.0)  # the operator puts the next card on
+            return lambda: connect(args.reader[0], timeout=120.0)  # the operator puts the next card on
         from card_applet_spec.reference_card import CardTorn, FileStore, ReferenceCard
         from terminal.card.connection import InProcessConnection
 
@@ -586,6 +608,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
             ReferenceCard(FileStore(args.card_dir / f"{nik}.card")), (CardTorn,)
         )
 
+    if args.batch and args.reader:
+        from kartu.bulk import issue_on_readers
+
+        return issue_on_readers(args, station, _print)
     if args.batch:
         with args.batch.open(newline="") as f:
             rows = [r for r in csv.reader(f) if r and not r[0].startswith("#")]
@@ -604,6 +630,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
     if not args.nik and not args.reissue:
         print("error: --nik, --reissue or --batch is needed", file=sys.stderr)
         return EXIT_USAGE
+    if args.reader and len(args.reader) > 1:
+        raise _UsageError("one card: give one --reader (several are for --batch)")
     pin = args.pin or getpass.getpass("PIN awal / initial PIN: ")
     connection = connector(args.nik or args.reissue)()
     try:
@@ -623,6 +651,12 @@ def cmd_issue(args: argparse.Namespace) -> int:
         {"result": "issued", "serial": result.serial, "replaced": result.replaced},
     )
     return EXIT_OK
+
+
+def cmd_import_citizens(args: argparse.Namespace) -> int:
+    from kartu.bulk import import_citizens
+
+    return import_citizens(args, _print)
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -683,6 +717,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_conformance(args: argparse.Namespace) -> int:
+    from kartu.conformance_cmd import cmd_conformance as conformance
+
+    return conformance(args)
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from kartu.keys_cli import cmd_keys as keys
+
+    return keys(args)
+
+
 def cmd_enrol(args: argparse.Namespace) -> int:
     from kartu.enrol import cmd_enrol as enrol
 
@@ -690,6 +736,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "keys": cmd_keys,
     "enrol": cmd_enrol,
     "clerk": cmd_clerk,
     "doctor": cmd_doctor,
@@ -703,6 +750,8 @@ COMMANDS = {
     "readers": cmd_readers,
     "server": cmd_server,
     "issue": cmd_issue,
+    "import-citizens": cmd_import_citizens,
+    "conformance": cmd_conformance,
 }
 
 

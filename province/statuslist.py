@@ -41,7 +41,7 @@ from enum import IntEnum
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from card_applet_spec.cose import sign1
+from card_applet_spec.cose import SigningKey, sign1
 from province.trust import (
     MAX_UINT,
     SignedDataError,
@@ -211,7 +211,7 @@ def build_snapshot(
     *,
     issued_at: int,
     list_id: str,
-    key: ec.EllipticCurvePrivateKey,
+    key: SigningKey,
     size: int | None = None,
     deterministic: bool = True,
 ) -> bytes:
@@ -349,7 +349,7 @@ def build_delta(
     size: int,
     issued_at: int,
     list_id: str,
-    key: ec.EllipticCurvePrivateKey,
+    key: SigningKey,
     deterministic: bool = True,
 ) -> bytes:
     """Encode and sign the delta from ``from_seq`` to ``from_seq + 1`` (server side)."""

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from card_applet_spec import constants as c
-from card_applet_spec.cose import CoseError, decode_sign1, key_id, loads, sign1
+from card_applet_spec.cose import CoseError, SigningKey, decode_sign1, key_id, loads, sign1
 
 TYP_TRUST_LIST = "application/khbs-trust-list+cbor"
 MAX_TRUST_LIST_BYTES = 8 << 20
@@ -416,9 +416,7 @@ class TrustList:
             raise TrustListError(str(exc)) from exc
 
 
-def sign_trust_list(
-    trust_list: TrustList, root_key: ec.EllipticCurvePrivateKey, *, deterministic: bool = True
-) -> bytes:
+def sign_trust_list(trust_list: TrustList, root_key: SigningKey, *, deterministic: bool = True) -> bytes:
     """Encode and sign a trust list with the root key (server side)."""
     raw = sign1(trust_list.to_payload(), root_key, typ=TYP_TRUST_LIST, deterministic=deterministic)
     if len(raw) > MAX_TRUST_LIST_BYTES:

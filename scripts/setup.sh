@@ -38,9 +38,16 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # libgl1 ... libdbus-1-3: what PySide6 (Qt offscreen platform) links against (found with ldd).
 # ca-certificates: pip over https.
 # cage: the Wayland kiosk compositor the kiosk's systemd unit runs (its unit is verified by the tests).
+# softhsm2: a PKCS#11 token standing in for the server's HSM in the key-store tests.
+# espeak-ng + alsa-utils: the kiosk's offline speech (Indonesian and English) and its WAV player (aplay).
+# xwayland: Debian 12's cage will not start without it; libwayland-cursor0 + libwayland-egl1: what Qt's
+#   wayland platform (the kiosk unit's QT_QPA_PLATFORM=wayland) links against (found with ldd).
+# xvfb + libxcb-*: a bare X server for the kiosk-mode test (the window covers a screen with no WM).
 packages=(
     pcscd vsmartcard-vpcd libpcsclite-dev gcc libc6-dev socat ca-certificates
     libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 cage
+    softhsm2 espeak-ng alsa-utils
+    xwayland libwayland-cursor0 libwayland-egl1 xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0
 )
 if [[ "$with_x11" == 1 ]]; then
     packages+=(xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0)

@@ -14,6 +14,7 @@ from pathlib import Path
 import uvicorn
 
 from server_stub.app import create_app
+from server_stub.keystore import KeyStoreError
 from server_stub.settings import Settings
 
 
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> None:
         changes["database_url"] = args.database_url
     if args.data_dir:
         changes["data_dir"] = args.data_dir
+    if args.demo is not None:
+        changes["demo"] = True  # demo keys allowed (the server says so in its log)
     if not settings.admin_token:
         changes["admin_token"] = secrets.token_urlsafe(24)
     settings = settings.with_(**changes)
@@ -47,7 +50,10 @@ def main(argv: list[str] | None = None) -> None:
 
         summary = load_demo(settings, citizens=args.demo, seed=args.seed)
         print(f"demo data: {summary}", flush=True)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except KeyStoreError as exc:
+        raise SystemExit(f"kartu server: {exc}") from exc
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server_stub import db
-from server_stub.api import admin, enrol, public, sync
+from server_stub.api import admin, enrol, http_errors, limits, public, sync
+from server_stub.api import credentials as credentials_api
+from server_stub.api import keys as keys_api
 from server_stub.api.deps import AppState
 from server_stub.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
-from server_stub.keys import KeyRing
+from server_stub.keys import load_keys
 from server_stub.services.context import Ctx
 from server_stub.services.reference import ensure_reference_data
 from server_stub.settings import Settings
@@ -89,6 +91,7 @@ def create_app(
     """``sessions`` replaces the engine's session factory (tests join an outer transaction with it);
     ``clock`` (Unix seconds) replaces the wall clock."""
     settings = settings or Settings.from_env()
+    keys = load_keys(settings)  # refuses demo keys outside demo mode, before anything else
     if not settings.admin_token:
         settings = settings.with_(admin_token=secrets.token_urlsafe(24))
         log.warning("no KHBS_ADMIN_TOKEN set: generated admin token %s", settings.admin_token)
@@ -97,7 +100,6 @@ def create_app(
         if settings.run_migrations:
             db.migrate(engine)
         sessions = db.session_factory(engine)
-    keys = KeyRing(settings.key_seed)
     with sessions() as session:
         ensure_reference_data(Ctx(session=session, settings=settings, keys=keys, clock=clock or now))
         session.commit()
@@ -115,6 +117,9 @@ def create_app(
     app.include_router(enrol.router)
     app.include_router(sync.router)
     app.include_router(admin.router)
+    app.include_router(keys_api.router)
+    app.include_router(credentials_api.router)
+    limits.install(app)  # body caps per endpoint (413), lockouts (429)
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, err: DomainError) -> JSONResponse:
@@ -140,8 +145,7 @@ def create_app(
         return _error(422, "validation", f"{where}: {msg}", details=details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, err: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(err.status_code, "http_error")
-        return _error(err.status_code, code, str(err.detail))
+    async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        return http_errors.answer(app, request, err)  # 405 with Allow; an unreadable body is a 422
 
     return app

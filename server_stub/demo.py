@@ -33,7 +33,7 @@ from card_applet_spec.redaction import mask_nik
 from province.clock import WIB
 from province.issuance import IssuedCard, holder_commitment
 from server_stub import db
-from server_stub.keys import KeyRing
+from server_stub.keys import load_keys
 from server_stub.models import Citizen, Household, ProgramRow
 from server_stub.repositories import access as access_repo
 from server_stub.services import access, cards, catalogue, ingest, registry
@@ -129,7 +129,7 @@ def load_demo(
     engine = db.make_engine(settings)
     db.migrate(engine)
     sessions = db.session_factory(engine)
-    keys = KeyRing(settings.key_seed)
+    keys = load_keys(settings)
     system = Actor("system", f"demo-seed-{seed}", ADMIN)
     summary: dict[str, Any] = {}
     with sessions() as session:

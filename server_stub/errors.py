@@ -57,3 +57,22 @@ class OutOfScope(Forbidden):
 
     code = "out_of_scope"
     keep_writes = True
+
+
+class AuthenticationFailed(Unauthorized):
+    """A bearer token that is unknown, expired, replaced or of a deactivated terminal or clerk. The
+    failure is counted (lockouts) and audited before any other write, and both stay."""
+
+    keep_writes = True
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed authentications from this address or with this token: locked out for
+    ``retry_after`` seconds (HTTP 429 with ``Retry-After``). The refusal is counted and kept."""
+
+    code = "too_many_attempts"
+    keep_writes = True
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after

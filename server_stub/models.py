@@ -214,6 +214,11 @@ class Terminal(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     enrolled_at: Mapped[int] = mapped_column(BigInteger)
     enrolled_by: Mapped[str] = mapped_column(String(80))
+    #: The token stops working at this time (a terminal renews it before: ``POST /v1/sync/token``).
+    token_expires_at: Mapped[int] = mapped_column(BigInteger)
+    #: The token a rotation replaced: accepted until ``previous_token_until`` or the new one's first use.
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    previous_token_until: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class EnrolmentCode(Base):
@@ -244,6 +249,24 @@ class Clerk(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    #: The token stops working at this time (renew: ``POST /v1/admin/me/token``).
+    token_expires_at: Mapped[int] = mapped_column(BigInteger)
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    previous_token_until: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AuthThrottle(Base):
+    """Failed-authentication counters and lockouts, shared by every server process (``key``:
+    ``addr:<ip>``, ``tok:<token hash>``, or an audit budget ``audit:<bucket>``). ``failures`` counts
+    within the window that began at ``window_start``; ``blocked`` counts refusals while locked."""
+
+    __tablename__ = "auth_throttle"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[int] = mapped_column(BigInteger)
+    blocked: Mapped[int] = mapped_column(Integer)
+    lockouts: Mapped[int] = mapped_column(Integer)
 
 
 class AuditEntry(Base):
@@ -354,3 +377,29 @@ class FailureEvent(Base):
     region: Mapped[int] = mapped_column(Integer)
     month: Mapped[str] = mapped_column(String(7))
     received_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatusKeyRow(Base):
+    """A status-list signing key (public part; the private key is in the key store as ``status-N``).
+    It signs status data issued (signed ``issued_at``) from ``sign_from`` up to ``sign_until``."""
+
+    __tablename__ = "status_keys"
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kid: Mapped[str] = mapped_column(String(16), unique=True)
+    point: Mapped[bytes] = mapped_column(LargeBinary(65))
+    sign_from: Mapped[int] = mapped_column(BigInteger)
+    sign_until: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class SignedTrustList(Base):
+    """A trust list signed by the offline root at a ceremony and uploaded by an administrator; served
+    from its ``issued_at`` on (the newest ``seq`` already issued wins)."""
+
+    __tablename__ = "signed_trust_lists"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    issued_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    signed: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[int] = mapped_column(BigInteger)
+    uploaded_by: Mapped[str] = mapped_column(String(80))

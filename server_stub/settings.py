@@ -27,6 +27,19 @@ class Settings:
     database_url: str = ""
     admin_token: str = ""
     key_seed: str = DEMO_KEY_SEED
+    #: Demo mode: seed-derived keys and an online trust root are allowed. True for settings built in
+    #: code (tests, the in-process demo world); ``from_env`` (a deployment) reads ``KHBS_DEMO``, default
+    #: off, and ``kartu server --demo`` turns it on. Outside demo mode the server refuses demo keys.
+    demo: bool = True
+    #: Where the signing keys live (``server_stub.keystore``): ``file:DIR``, ``pkcs11:MODULE?token=L``
+    #: or ``demo[:SEED]``; empty: the demo store derived from ``key_seed``.
+    key_store: str = ""
+    #: The offline trust root's public key (PEM). Set: the server never signs a trust list, it serves
+    #: the lists the root signed at a ceremony (``kartu keys sign-trust-list``). Required outside demo.
+    trust_root_public_key: Path | None = None
+    #: Status-list and issuer key rotations announced with an offline root start at least this long
+    #: after they are requested (time to sign and upload a trust list that carries the new key).
+    key_rotation_lead_s: int = 7 * 86_400
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     #: Suspend a card automatically when ingest flags it as a clone (counter conflict / regression).
@@ -47,6 +60,23 @@ class Settings:
     #: The status list grows in blocks of this many indices (one empty delta per block, not per card).
     status_growth_block: int = 1024
     status_list_id: str = "KHBS-62"
+    #: Token lifetimes. A terminal renews its token once a third of it has passed (``POST
+    #: /v1/sync/token``); a clerk renews with ``POST /v1/admin/me/token``.
+    terminal_token_ttl_s: int = 90 * 86_400
+    clerk_token_ttl_s: int = 30 * 86_400
+    #: A token replaced by a rotation still works this long, or until the new one is first used.
+    token_rotation_grace_s: int = 3600
+    #: Failed authentication: ``auth_fail_limit_addr`` unknown tokens from one address within
+    #: ``auth_fail_window_s`` lock the address for ``auth_lockout_addr_s``; ``auth_fail_limit_token``
+    #: refusals of one token (from any address) lock the token for ``auth_lockout_token_s`` (429).
+    auth_fail_limit_addr: int = 20
+    auth_fail_limit_token: int = 10
+    auth_fail_window_s: int = 600
+    auth_lockout_addr_s: int = 900
+    auth_lockout_token_s: int = 3600
+    #: At most this many refusal entries (401/403) per minute go into the audit log; beyond, they are
+    #: counted (``auth_throttle``) and one ``audit.suppressed`` entry says so.
+    audit_refusals_per_min: int = 120
     run_migrations: bool = True
     echo_sql: bool = False
 
@@ -77,9 +107,18 @@ class Settings:
             database_url=e.get("KHBS_DATABASE_URL", ""),
             admin_token=e.get("KHBS_ADMIN_TOKEN", ""),
             key_seed=e.get("KHBS_KEY_SEED", DEMO_KEY_SEED),
+            demo=flag("KHBS_DEMO", False),
+            key_store=e.get("KHBS_KEY_STORE", ""),
+            trust_root_public_key=(
+                Path(e["KHBS_TRUST_ROOT_PUBLIC_KEY"]) if e.get("KHBS_TRUST_ROOT_PUBLIC_KEY") else None
+            ),
             host=e.get("KHBS_HOST", DEFAULT_HOST),
             port=int(e.get("KHBS_PORT", DEFAULT_PORT)),
             auto_suspend_on_flag=flag("KHBS_AUTO_SUSPEND", False),
             two_places_window_s=int(e.get("KHBS_TWO_PLACES_WINDOW_S", base.two_places_window_s)),
             clock_tolerance_s=int(e.get("KHBS_CLOCK_TOLERANCE_S", base.clock_tolerance_s)),
+            auth_fail_limit_addr=int(e.get("KHBS_AUTH_FAIL_LIMIT_ADDR", base.auth_fail_limit_addr)),
+            auth_fail_limit_token=int(e.get("KHBS_AUTH_FAIL_LIMIT_TOKEN", base.auth_fail_limit_token)),
+            auth_lockout_addr_s=int(e.get("KHBS_AUTH_LOCKOUT_ADDR_S", base.auth_lockout_addr_s)),
+            auth_lockout_token_s=int(e.get("KHBS_AUTH_LOCKOUT_TOKEN_S", base.auth_lockout_token_s)),
         )

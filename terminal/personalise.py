@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from card_applet_spec import constants as c
 from card_applet_spec.credential import Claims, compressed_point, holder_ref, sign_credential
 from card_applet_spec.issuer import IssuerSigner
+from card_applet_spec.names import card_name
 from province.issuance import GrantSpec, Holder, IssuedCard, holder_commitment, personal_data
 from province.nik import parse_nik
 from terminal.card.session import KhbsSession
@@ -45,7 +46,7 @@ def personalise(
         card_serial=serial,
         status_index=status_index,
         holder_commit=holder_commitment(holder, serial, salt, reference),
-        name=holder.name,
+        name=card_name(holder.name),  # normal form, cut to the card's byte budget on a character boundary
         region=nik.region,
         card_key=compressed_point(card_key),
         nik_masked=nik.masked,

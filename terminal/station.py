@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine
@@ -25,7 +25,14 @@ from terminal.card.errors import MalformedResponseError
 from terminal.card.session import TerminalCert
 from terminal.config import TerminalConfig
 from terminal.db import make_engine
-from terminal.enrolment import EnrolmentError, TerminalSecrets, load_secrets, public_point
+from terminal.enrolment import (
+    TOKEN_FILE,
+    EnrolmentError,
+    TerminalSecrets,
+    load_secrets,
+    public_point,
+    write_secret,
+)
 from terminal.pending import PendingUpdates
 from terminal.redeem import Counter, ReceiptSink
 from terminal.revocation import FreshnessPolicy, RevocationCache
@@ -86,7 +93,13 @@ class Station:
             pending=self.pending,
             state=self.sync_state,
             clock=self.clock,
+            token_sink=self.keep_token,
         )
+
+    def keep_token(self, token: str) -> None:
+        """A renewed server token: written to the data directory (0600, atomically), then used."""
+        write_secret(self.config.data_dir / TOKEN_FILE, token.encode("ascii"))
+        self.secrets = replace(self.secrets, token=token)
 
     def sync_loop(self, http: Any = None) -> SyncLoop:
         """The background sync: the config's interval, the syncer's backoff, and never later than the

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from province.statuslist import StatusListError
 from province.trust import SignedDataError
 from terminal.catalogue import Catalogue, CatalogueItem, CatalogueKind
+from terminal.enrolment import TOKEN
 from terminal.ledger import Ledger
 from terminal.pending import PendingUpdate, PendingUpdates
 from terminal.revocation import RevocationCache, RevocationError, StatusGapError
@@ -213,8 +214,12 @@ class Syncer:
         pending: PendingUpdates,
         state: SyncStateStore,
         clock: Callable[[], float] = time.time,
+        token_sink: Callable[[str], None] | None = None,
     ) -> None:
+        """``token_sink``: keeps a renewed server token (written before it is used); without one, the
+        token is never renewed."""
         self.client = client
+        self.token_sink = token_sink
         self.trust = trust
         self.revocation = revocation
         self.ledger = ledger
@@ -238,6 +243,8 @@ class Syncer:
             ("interests", self.push_interests),
             ("acks", self.push_acks),
         ]
+        if self.token_sink is not None:
+            steps.append(("token", self.renew_token))
         for name, step in steps:
             try:
                 ok[name] = step()
@@ -467,6 +474,21 @@ class Syncer:
         self.client.post("/v1/sync/pending/ack", {"grants": grants, "status_commands": statuses})
         self.pending.mark_acked(grants, statuses)
         return f"{len(grants)} grants, {len(statuses)} status commands"
+
+    def renew_token(self) -> str:
+        """The server renews this terminal's token once a third of its life has passed: keep the new
+        one (``token_sink`` writes it first), then use it. The old one works until the new one's first
+        use (or an hour), so a lost answer or a failed write only means renewing again next round."""
+        body = self.client.post("/v1/sync/token", {})
+        token = body.get("token")
+        if token is None:
+            return "token still fresh"
+        if not isinstance(token, str) or not TOKEN.fullmatch(token):
+            raise SyncError("bad_response", "token: not a server token")
+        assert self.token_sink is not None  # the step runs only with a sink
+        self.token_sink(token)
+        self.client.headers = {"Authorization": f"Bearer {token}"}
+        return "token renewed"
 
 
 def _batches(items: list[Any], size: int = BATCH) -> Iterable[list[Any]]:

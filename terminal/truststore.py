@@ -52,7 +52,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
-from card_applet_spec.cose import key_id, sign1
+from card_applet_spec.cose import SigningKey, key_id, sign1
 from province.trust import (
     MAX_TRUST_LIST_BYTES,
     SignedDataError,
@@ -175,7 +175,7 @@ class RootRotation:
         )
 
 
-def sign_root_rotation(rotation: RootRotation, current_root: ec.EllipticCurvePrivateKey) -> bytes:
+def sign_root_rotation(rotation: RootRotation, current_root: SigningKey) -> bytes:
     """The rotation link, signed by the root being retired (server side)."""
     return sign1(rotation.to_payload(), current_root, typ=TYP_ROOT_ROTATION)
 

@@ -24,6 +24,7 @@ CITIZENS = ["6271014708900002", "6203021505800002", "6210015708920003"]
 def server_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data = tmp_path / "server"
     monkeypatch.setenv("KHBS_ADMIN_TOKEN", "cli-admin")
+    monkeypatch.setenv("KHBS_DEMO", "1")  # the station signs with the demo server's demo keys
     app = create_app(Settings(data_dir=data, admin_token="cli-admin"))
     with TestClient(app) as client:
         for i, nik in enumerate(CITIZENS):

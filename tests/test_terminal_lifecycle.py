@@ -58,7 +58,7 @@ class Server:
     def start(self) -> None:
         argv = ["server", "--port", str(self.port), "--data-dir", str(self.data)]
         argv += ["--database-url", self.database_url] if self.database_url else []
-        env = {**os.environ, "KHBS_ADMIN_TOKEN": ADMIN_TOKEN}
+        env = {**os.environ, "KHBS_ADMIN_TOKEN": ADMIN_TOKEN, "KHBS_DEMO": "1"}  # demo keys
         self.proc = subprocess.Popen(
             [str(ROOT / ".venv/bin/kartu"), *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
@@ -133,6 +133,7 @@ def test_enrol_redeem_sync_revoke(
     # the issuance station personalises the card (a reference card file here)
     cards = tmp_path / "cards"
     os.environ["KHBS_ADMIN_TOKEN"] = ADMIN_TOKEN
+    os.environ["KHBS_DEMO"] = "1"  # the station signs with the demo server's demo keys
     try:
         code, out = kartu(
             capsys,
@@ -149,6 +150,7 @@ def test_enrol_redeem_sync_revoke(
         )
     finally:
         del os.environ["KHBS_ADMIN_TOKEN"]
+        del os.environ["KHBS_DEMO"]
     assert code == 0, out
     card_file = cards / f"{NIK}.card"
     serial = ReferenceCard(FileStore(card_file)).state.serial.hex()

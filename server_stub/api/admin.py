@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from card_applet_spec.redaction import mask_nik
 from server_stub.api.deps import StaffCtx
 from server_stub.api.schemas import (
     AgenciesOut,
@@ -181,7 +182,9 @@ def register_household(ctx: StaffCtx, body: HouseholdIn) -> HouseholdView:
 
 @router.post("/households/lookup", response_model=HouseholdView)
 def lookup_household(ctx: StaffCtx, body: KkIn) -> HouseholdView:
-    return registry.get_household(ctx, body.kk_number)
+    household = registry.get_household(ctx, body.kk_number)
+    audit.record_read(ctx, "household.view", mask_nik(body.kk_number), members=len(household.members))
+    return household
 
 
 @router.post("/citizens", response_model=CitizenView, status_code=201)
@@ -281,7 +284,9 @@ def list_interests(
 
 @router.get("/cards/{serial}", response_model=CardView)
 def get_card(ctx: StaffCtx, serial: Serial) -> CardView:
-    return cards.get_card(ctx, serial)
+    card = cards.get_card(ctx, serial)
+    audit.record_read(ctx, "card.view", serial)
+    return card
 
 
 @router.post("/cards/{serial}/suspend", response_model=CardView)

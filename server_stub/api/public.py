@@ -57,7 +57,12 @@ def figures(ctx: PublicCtx, year: Year = None) -> Figures:
     return transparency.figures(ctx, year=year)
 
 
-@router.get("/transparency", response_class=HTMLResponse)
+@router.get(
+    "/transparency",
+    response_class=HTMLResponse,
+    # a refused query is answered in JSON, like everywhere else (not in the page's text/html)
+    responses={422: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}},
+)
 def figures_page(ctx: PublicCtx, year: Year = None) -> HTMLResponse:
     f = transparency.figures(ctx, year=year)
     e = html.escape

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
+from card_applet_spec.constants import REGIONS
+from card_applet_spec.names import NAME_PATTERN
 from server_stub.services.access import ClerkView, TerminalView
 from server_stub.services.catalogue import InterestView, ItemView
+from server_stub.services.context import CLERK_ROLES
 from server_stub.services.enrolment_codes import CodeView
 from server_stub.services.flags import FlagView
 from server_stub.services.issuer import IssuerKeyView
 from server_stub.services.programs import AgencyView, ProgramView
+from server_stub.services.reference import AGENCIES, OCCUPATIONS
 from server_stub.services.registry import CitizenView
 
 NO_NUL = r"^[^\x00]*$"
@@ -30,6 +35,36 @@ def chars(max_length: int, min_length: int = 0) -> StringConstraints:
     return StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_NUL)
 
 
+def documented(**keywords: Any) -> Any:
+    """JSON Schema keywords of a rule the service enforces itself, with its own typed error (an
+    ``invalid_nik`` with the NIK's problem, an ``invalid_region``, ...): the schema says what is accepted,
+    the service says why something is not. Overrides the ``pattern`` of :func:`chars`."""
+    return Field(json_schema_extra=keywords)
+
+
+def _spaced(digits_pattern: str) -> str:
+    """A pattern over digits, with the spaces and dots the service ignores allowed around each digit."""
+    sep = r"[ .]*"
+    return "^" + sep + re.sub(r"(\[[^\]]*\]|\d)", lambda m: m.group(1) + sep, digits_pattern) + "$"
+
+
+_REGION = "62(0[1-9]|1[0-3]|71)"  # the 14 regency/city codes of Kalimantan Tengah (REGIONS)
+_DISTRICT = "(0[1-9]|[1-9][0-9])"
+#: Birth date DDMMYY (women: day + 40), every date of some century: 29 February in years divisible by 4.
+_BIRTH = (
+    "((0[1-9]|1[0-9]|2[0-8]|4[1-9]|5[0-9]|6[0-8])(0[1-9]|1[0-2])[0-9][0-9]"
+    "|(29|30|69|70)(0[13-9]|1[0-2])[0-9][0-9]"
+    "|(31|71)(0[13578]|1[02])[0-9][0-9]"
+    "|(29|69)02(0[048]|[2468][048]|[13579][26]))"
+)
+_NIK_SERIAL = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9][0-9]|[1-9][0-9][0-9][0-9])"
+#: A NIK as province.nik.parse_nik accepts it (spaces and dots ignored).
+NIK_PATTERN = _spaced(_REGION + _DISTRICT + _BIRTH + _NIK_SERIAL)
+#: A family card (KK) number as registry.check_kk accepts it.
+KK_PATTERN = _spaced(_REGION + _DISTRICT + "[0-9]" * 10)
+#: Free text with something in it besides spaces (and no NUL).
+NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"
+
 Serial = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 TerminalId = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{8}$")]
 ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -37,9 +72,16 @@ B64 = Annotated[str, StringConstraints(max_length=4096, pattern=NO_NUL)]
 U32 = Annotated[int, Field(ge=0, le=0xFFFFFFFF)]
 Time = Annotated[int, Field(ge=0, le=0xFFFFFFFF)]
 Id = Annotated[int, Field(ge=0, le=(1 << 31) - 1)]
-Region = Annotated[int, Field(ge=0, le=9999)]
+Region = Annotated[int, Field(ge=0, le=9999)]  # a filter: any number (none matches nothing)
+#: A regency/city of Kalimantan Tengah, where one is registered (the service: ``invalid_region``).
+RegionCode = Annotated[int, Field(ge=0, le=9999), documented(enum=sorted(REGIONS))]
 ProgramId = Annotated[int, Field(ge=1, le=8)]
-NikText = Annotated[str, chars(32, 1)]
+NikText = Annotated[str, chars(32, 1), documented(pattern=NIK_PATTERN)]
+KkText = Annotated[str, chars(32, 1), documented(pattern=KK_PATTERN)]
+Occupation = Annotated[str, chars(32, 1), documented(enum=list(OCCUPATIONS))]
+#: An uncompressed SEC1 P-256 point (the service also checks that it is on the curve).
+PublicKeyHex = Annotated[str, StringConstraints(pattern=r"^04[0-9a-fA-F]{128}$")]
+TerminalIdIn = Annotated[str, chars(8, 1), documented(pattern=r"^[A-Z0-9]{8}$")]
 
 
 def b64decode(value: str) -> bytes | None:
@@ -248,9 +290,10 @@ class MeOut(Out):
 
 
 class ClerkIn(Model):
-    username: Annotated[str, chars(64, 1)]
-    role: Annotated[str, chars(32, 1)]
-    agency: Annotated[str, chars(16)] | None = None
+    username: Annotated[str, chars(64, 1), documented(pattern=r"^[a-z0-9_.-]{3,64}$")]
+    role: Annotated[str, chars(32, 1), documented(enum=list(CLERK_ROLES))]
+    #: an agency_admin's agency, and only theirs
+    agency: Annotated[str, chars(16), documented(enum=sorted(AGENCIES))] | None = None
 
 
 class ClerkCreatedOut(Out):
@@ -263,10 +306,10 @@ class ClerksOut(Out):
 
 
 class TerminalIn(Model):
-    terminal_id: Annotated[str, chars(8, 1)]
+    terminal_id: TerminalIdIn
     site: Annotated[str, chars(128, 1)]
-    region: Region
-    public_key: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{130}$")]
+    region: RegionCode
+    public_key: PublicKeyHex
     pin_reset: bool = False
 
 
@@ -282,9 +325,9 @@ class TerminalsOut(Out):
 
 
 class EnrolmentCodeIn(Model):
-    terminal_id: Annotated[str, chars(8, 1)]
+    terminal_id: TerminalIdIn
     site: Annotated[str, chars(128, 1)]
-    region: Region
+    region: RegionCode
     pin_reset: bool = False
     valid_hours: Annotated[int, Field(ge=1, le=168)] = 72
 
@@ -295,7 +338,7 @@ class EnrolmentCodesOut(Out):
 
 class CodeEnrolIn(Model):
     code: Annotated[str, chars(64, 1)]
-    public_key: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{130}$")]
+    public_key: PublicKeyHex
 
 
 class CodeEnrolmentOut(EnrolmentOut):
@@ -318,20 +361,21 @@ class NikOut(Out):
 
 
 class HouseholdIn(Model):
-    kk_number: Annotated[str, chars(32, 1)]
+    kk_number: KkText
     address: Annotated[str, chars(200)]
     welfare_decile: Annotated[int, Field(ge=1, le=10)]
 
 
 class KkIn(Model):
-    kk_number: Annotated[str, chars(32, 1)]
+    kk_number: KkText
 
 
 class CitizenIn(Model):
     nik: NikText
-    name: Annotated[str, chars(100, 1)]
-    kk_number: Annotated[str, chars(32)] | None = None
-    occupation: Annotated[str, chars(32, 1)]
+    #: NFC, no control, format (bidi, zero-width) or markup characters (card_applet_spec.names)
+    name: Annotated[str, chars(100, 1), documented(pattern=NAME_PATTERN)]
+    kk_number: KkText | None = None
+    occupation: Occupation
 
 
 class CitizensOut(Out):
@@ -358,7 +402,7 @@ class Rules(Model):
     min_age: Annotated[int, Field(ge=0, le=150)] | None = None
     max_age: Annotated[int, Field(ge=0, le=150)] | None = None
     max_decile: Annotated[int, Field(ge=1, le=10)] | None = None
-    occupations: list[Annotated[str, chars(32)]] | None = Field(default=None, max_length=20)
+    occupations: list[Occupation] | None = Field(default=None, max_length=20)
     sex: Literal["L", "P"] | None = None
     regions: list[Region] | None = Field(default=None, max_length=14)
 
@@ -381,8 +425,8 @@ class CreatedOut(Out):
 
 class ItemIn(Model):
     kind: Literal["job", "training", "housing"]
-    region: Region
-    title: Annotated[str, chars(200, 1)]
+    region: RegionCode
+    title: Annotated[str, chars(200, 1), documented(pattern=NOT_BLANK)]
     organisation: Annotated[str, chars(200)]
     location: Annotated[str, chars(200)]
     slots: Annotated[int, Field(ge=0, le=1_000_000)]

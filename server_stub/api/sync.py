@@ -32,7 +32,7 @@ from server_stub.api.schemas import (
     b64,
 )
 from server_stub.errors import Invalid
-from server_stub.services import catalogue, ingest, publications
+from server_stub.services import audit, catalogue, ingest, publications
 from server_stub.services.cards import serial_hex
 from server_stub.services.ingest import Outcome
 
@@ -111,6 +111,9 @@ def get_pending(
 @router.post("/pending/ack", response_model=AckOut)
 def post_ack(ctx: TerminalCtx, body: AckIn) -> AckOut:
     grants, status = publications.acknowledge(ctx, grant_ids=body.grants, status_ids=body.status_commands)
+    if body.grants or body.status_commands:
+        asked = {"grants": body.grants[:200], "status_commands": body.status_commands[:200]}
+        audit.record(ctx, "sync.ack", ctx.actor.label, grants=grants, status_commands=status, asked=asked)
     return AckOut(grants=grants, status_commands=status)
 
 
@@ -166,6 +169,15 @@ def post_redemptions(ctx: TerminalCtx, body: RecordsIn) -> Response:
         results.append(
             {"record_id": out.record_id, "result": out.result, "reason": out.reason, "flags": out.flags}
         )
+    audit.record_upload(
+        ctx,
+        "sync.redemptions",
+        (
+            (str(r["record_id"]), str(r["result"]), None if r["reason"] is None else str(r["reason"]))
+            for r in results
+        ),
+        listed=("flagged", "rejected"),
+    )
     # pydantic-core's serializer: the same compact UTF-8 JSON as JSONResponse, a few times faster
     return Response(to_json({"results": results, **counts}), media_type="application/json")
 
@@ -179,6 +191,7 @@ def post_voids(ctx: TerminalCtx, body: VoidsIn) -> BatchOut:
             for v in body.voids
         ],
     )
+    audit.record_upload(ctx, "sync.voids", out, listed=("stored", "rejected"))
     return _batch([(i, r, why) for i, r, why in out])
 
 
@@ -193,6 +206,7 @@ def post_failures(ctx: TerminalCtx, body: FailuresIn) -> BatchOut:
             for e in body.events
         ],
     )
+    audit.record_upload(ctx, "sync.failures", [(i, r, None) for i, r in out], listed=())
     return _batch([(i, r, None) for i, r in out])
 
 
@@ -204,6 +218,9 @@ def post_interests(ctx: TerminalCtx, body: InterestsIn) -> BatchOut:
             catalogue.InterestIn(i.interest_id, i.item_id, i.card_serial, i.registered_at, i.note)
             for i in body.interests
         ],
+    )
+    audit.record_upload(
+        ctx, "sync.interests", [(r.id, r.result, r.reason) for r in out], listed=("stored", "rejected")
     )
     return _batch([(r.id, r.result, r.reason) for r in out])
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from server_stub.models import Clerk, Terminal
 
 
 def terminal_by_token_hash(session: Session, token_hash: str) -> Terminal | None:
-    return session.scalars(select(Terminal).where(Terminal.token_hash == token_hash)).one_or_none()
+    """The terminal whose current or (rotated-away) previous token has this hash."""
+    query = select(Terminal).where(
+        or_(Terminal.token_hash == token_hash, Terminal.previous_token_hash == token_hash)
+    )
+    return session.scalars(query.limit(1)).one_or_none()
 
 
 def clerk_by_token_hash(session: Session, token_hash: str) -> Clerk | None:
-    return session.scalars(select(Clerk).where(Clerk.token_hash == token_hash)).one_or_none()
+    """The clerk whose current or (rotated-away) previous token has this hash."""
+    query = select(Clerk).where(or_(Clerk.token_hash == token_hash, Clerk.previous_token_hash == token_hash))
+    return session.scalars(query.limit(1)).one_or_none()
 
 
 def terminal(session: Session, terminal_id: str) -> Terminal | None:

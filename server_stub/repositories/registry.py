@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from server_stub.models import Agency, Card, Citizen, Eligibility, Household, ProgramRow
@@ -33,8 +33,12 @@ def search_citizens(
     program: int | None,
     limit: int,
     offset: int,
+    within: ColumnElement[bool] | None = None,
 ) -> tuple[list[Citizen], int]:
+    """``within``: a further condition on ``Citizen`` (an agency's scope)."""
     query = select(Citizen)
+    if within is not None:
+        query = query.where(within)
     if region is not None:
         query = query.where(Citizen.region == region)
     if kk_number is not None:

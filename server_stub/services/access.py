@@ -1,9 +1,8 @@
-"""Authentication (bearer tokens), terminal enrolment and clerk accounts."""
+"""Terminal enrolment and clerk accounts (bearer tokens: ``server_stub.services.credentials``)."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -16,50 +15,24 @@ from card_applet_spec.credential import compressed_point
 from card_applet_spec.records import ReceiptCertBody, TerminalCertBody
 from card_applet_spec.tlv import tlv
 from province.receipt_qr import ReceiptCert
-from server_stub.errors import Conflict, EnrolmentCodeInvalid, Invalid, NotFound, Unauthorized
+from server_stub.errors import Conflict, EnrolmentCodeInvalid, Invalid, NotFound
 from server_stub.models import Agency, Clerk, Terminal
 from server_stub.repositories import access as repo
 from server_stub.repositories import counters
 from server_stub.repositories import enrolment_codes as codes
-from server_stub.services import audit
+from server_stub.services import audit, lockout
 from server_stub.services.context import (
-    ADMIN,
     AGENCY_ADMIN,
     AUDITOR,
     CLERK_ROLES,
     REGISTRAR,
-    Actor,
     Ctx,
 )
+from server_stub.services.credentials import TokenView, hash_token, issue, new_token, renew_after
 from server_stub.services.issuer import current_issuer
 
 TERMINAL_ID = re.compile(r"^[A-Z0-9]{8}$")
 USERNAME = re.compile(r"^[a-z0-9_.-]{3,64}$")
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def new_token(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_urlsafe(32)}"
-
-
-def authenticate(ctx: Ctx, token: str | None) -> Actor:
-    """The actor behind a bearer token; Unauthorized when there is none or it is unknown."""
-    if not token:
-        raise Unauthorized("a bearer token is required")
-    admin = ctx.settings.admin_token
-    if admin and hmac.compare_digest(token.encode(), admin.encode()):
-        return Actor("admin", "admin", ADMIN)
-    digest = hash_token(token)
-    terminal = repo.terminal_by_token_hash(ctx.session, digest)
-    if terminal is not None and terminal.active:
-        return Actor("terminal", terminal.id, "terminal", region=terminal.region)
-    clerk = repo.clerk_by_token_hash(ctx.session, digest)
-    if clerk is not None and clerk.active:
-        return Actor("clerk", clerk.username, clerk.role, agency=clerk.agency)
-    raise Unauthorized("unknown or revoked token")
 
 
 @dataclass(frozen=True)
@@ -164,11 +137,14 @@ def enrol_with_code(ctx: Ctx, *, code: str, public_key: bytes, client: str) -> E
     get one and the same ``EnrolmentCodeInvalid``, and the refusal is audited per client (``client``:
     its address) so guessing shows in the log. The enrolment is audited as the code's issuer's."""
     check_point(public_key)
+    lockout.check(ctx, (lockout.address_key(client),))
     canonical = normalise_code(code)
     claimed = codes.claim(ctx.session, hash_code(canonical), ctx.now()) if canonical else None
     if claimed is None:
         failures = audit.count(ctx, CODE_REFUSED, client, within_s=CODE_FAILURE_WINDOW_S) + 1
         audit.record_as(ctx, f"client:{client}", CODE_REFUSED, client, failures_last_hour=failures)
+        # a code that is not one is a guess: it counts against the address like an unknown token
+        lockout.failed(ctx, client=client, keys=[(lockout.Scope.ADDRESS, lockout.address_key(client))])
         ctx.session.flush()
         raise EnrolmentCodeInvalid("this enrolment code is not valid: ask the administrator for a new one")
     return _enrol(
@@ -208,6 +184,7 @@ def _enrol(
         region=region,
         public_key=public_key,
         token_hash=hash_token(token),
+        token_expires_at=ctx.now() + ctx.settings.terminal_token_ttl_s,
         pin_reset=pin_reset,
         active=True,
         enrolled_at=ctx.now(),
@@ -257,7 +234,8 @@ def deactivate_terminal(ctx: Ctx, terminal_id: str) -> TerminalView:
     if t is None:
         raise NotFound(f"no terminal {terminal_id}")
     if t.active:
-        t.active = False
+        t.active = False  # every token of it stops at the next request (no cached authentication)
+        t.previous_token_hash = t.previous_token_until = None
         counters.bump_trust(ctx.session, ctx.now())
         audit.record(ctx, "terminal.deactivate", terminal_id)
     ctx.session.flush()
@@ -292,6 +270,7 @@ def create_clerk(ctx: Ctx, *, username: str, role: str, agency: str | None) -> t
         role=role,
         agency=agency,
         token_hash=hash_token(token),
+        token_expires_at=ctx.now() + ctx.settings.clerk_token_ttl_s,
         active=True,
         created_at=ctx.now(),
     )
@@ -304,3 +283,35 @@ def create_clerk(ctx: Ctx, *, username: str, role: str, agency: str | None) -> t
 def list_clerks(ctx: Ctx) -> list[ClerkView]:
     ctx.actor.require()
     return [ClerkView(k.username, k.role, k.agency, k.active, k.created_at) for k in repo.clerks(ctx.session)]
+
+
+def _clerk(ctx: Ctx, username: str) -> Clerk:
+    clerk = repo.clerk_by_username(ctx.session, username)
+    if clerk is None:
+        raise NotFound(f"no clerk {username}")
+    return clerk
+
+
+def deactivate_clerk(ctx: Ctx, username: str) -> ClerkView:
+    """The clerk's tokens stop at its next request, in every server process (no cached authentication)."""
+    ctx.actor.require()
+    clerk = _clerk(ctx, username)
+    if clerk.active:
+        clerk.active = False
+        clerk.previous_token_hash = clerk.previous_token_until = None
+        audit.record(ctx, "clerk.deactivate", username)
+    ctx.session.flush()
+    return ClerkView(clerk.username, clerk.role, clerk.agency, clerk.active, clerk.created_at)
+
+
+def reissue_clerk_token(ctx: Ctx, username: str) -> TokenView:
+    """An administrator gives a clerk a new token (expired, lost or stolen): every old one stops now."""
+    ctx.actor.require()
+    clerk = _clerk(ctx, username)
+    if not clerk.active:
+        raise Conflict(f"clerk {username} is deactivated", code="clerk_inactive")
+    ttl = ctx.settings.clerk_token_ttl_s
+    token = issue(clerk, "khbs_c", now=ctx.now(), ttl_s=ttl, grace_s=0)
+    audit.record(ctx, "clerk.token_reissue", username, expires_at=clerk.token_expires_at)
+    ctx.session.flush()
+    return TokenView(token, clerk.token_expires_at, renew_after(clerk.token_expires_at, ttl))

@@ -11,32 +11,31 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 
 from card_applet_spec import constants as c
 from card_applet_spec.credential import decode_credential
+from card_applet_spec.names import NameRefused, card_name
 from card_applet_spec.records import GrantBody, StatusBody
 from card_applet_spec.redaction import mask_nik
 from province.clock import WIB
 from province.issuance import GrantSpec, Holder, IssuedCard
 from province.statuslist import CardStatus
-from server_stub.errors import Conflict, Forbidden, Invalid, NotFound
+from server_stub.errors import Conflict, Invalid, NotFound
 from server_stub.models import (
     Card,
     Citizen,
-    Eligibility,
     Grant,
-    ProgramRow,
     Redemption,
     StatusChange,
     StatusCommand,
 )
 from server_stub.repositories import counters
 from server_stub.repositories import registry as registry_repo
-from server_stub.services import audit, publications
-from server_stub.services.context import AGENCY_ADMIN, CARD_OFFICER, REGISTRAR, Ctx
+from server_stub.services import agency_scope, audit, publications
+from server_stub.services.context import CARD_OFFICER, REGISTRAR, Ctx
 from server_stub.services.issuer import card_issuer_points, current_key, signer_for_kid
 from server_stub.services.registry import load_citizen
 
@@ -170,7 +169,15 @@ def card_view(ctx: Ctx, card: Card, *, with_entitlements: bool = True) -> CardVi
 
 
 def get_card(ctx: Ctx, serial: str) -> CardView:
-    return card_view(ctx, load_card(ctx, serial))
+    """A card; an agency sees its beneficiaries' cards with its own programmes' entitlements only."""
+    card = load_card(ctx, serial)
+    scope = agency_scope.scope_of(ctx)
+    if not agency_scope.sees_citizen(ctx, scope, card.citizen):
+        raise NotFound(f"no card {serial}", code="unknown_card")
+    view = card_view(ctx, card)
+    if scope.everything:
+        return view
+    return replace(view, entitlements=tuple(e for e in view.entitlements if scope.covers(e.program)))
 
 
 # --- status changes ------------------------------------------------------------------------------
@@ -279,50 +286,12 @@ def period_window(period: str, now: int, card_expires: int) -> tuple[int, int]:
 def issue_period_grants(
     ctx: Ctx, program_id: int, *, valid_from: int, valid_until: int, amount: int | None
 ) -> int:
-    """Next-period grants of one program for every active card of an eligible citizen."""
-    program = ctx.session.get(ProgramRow, program_id)
-    if program is None:
-        raise NotFound(f"no program {program_id}")
-    _require_owner(ctx, program)
-    if not 0 <= valid_from <= valid_until <= 0xFFFFFFFF:
-        raise Invalid("need 0 <= valid_from <= valid_until < 2^32")
-    value = program.amount if amount is None else amount
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise Invalid("amount must fit 32 bits")
-    eligible = select(Eligibility.citizen_id).where(Eligibility.program_id == program.id)
-    cards = list(
-        ctx.session.scalars(select(Card).where(Card.state == "active", Card.citizen_id.in_(eligible)))
-    )
-    last = dict(
-        ctx.session.execute(
-            select(Grant.card_serial, func.max(Grant.grant_seq))
-            .where(Grant.program_id == program.id)
-            .group_by(Grant.card_serial)
-        ).all()
-    )
-    for card in cards:
-        spec = GrantSpec(
-            program=c.Program(program.id),
-            amount=value,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            grant_seq=int(last.get(card.serial, 0)) + 1,
-            unit=c.Unit(program.unit),
-        )
-        ctx.session.add(sign_grant(ctx, card, spec))
-    ctx.session.flush()
-    audit.record(
-        ctx, "program.grants", program.code, cards=len(cards), valid_from=valid_from, valid_until=valid_until
-    )
-    return len(cards)
+    """Next-period grants of one program for every active card of an eligible citizen: a grant cycle
+    (:func:`server_stub.services.cycles.run_cycle`); how many grants it issued."""
+    from server_stub.services import cycles
 
-
-def _require_owner(ctx: Ctx, program: ProgramRow) -> None:
-    if ctx.actor.role == AGENCY_ADMIN:
-        if ctx.actor.agency != program.agency_code:
-            raise Forbidden(f"program {program.code} belongs to {program.agency_code}")
-    else:
-        ctx.actor.require()
+    report = cycles.run_cycle(ctx, program_id, valid_from=valid_from, valid_until=valid_until, amount=amount)
+    return report.grants
 
 
 # --- issuance ------------------------------------------------------------------------------------
@@ -450,9 +419,7 @@ def plan_issue(
     return IssuePlan(
         serial=serial,
         status_index=index,
-        holder=Holder(
-            nik=citizen.nik, name=citizen.name[: c.NAME_MAX_BYTES], kk_number=citizen.kk_number or ""
-        ),
+        holder=Holder(nik=citizen.nik, name=_card_name(citizen.name), kk_number=citizen.kk_number or ""),
         issuer_generation=key.generation,
         extra_issuer_points=tuple(card_issuer_points(ctx)),
         issued_at=now,
@@ -461,6 +428,14 @@ def plan_issue(
         replaces=old.serial if old else None,
         carried=carried,
     )
+
+
+def _card_name(name: str) -> str:
+    """The holder's name as the card holds it (normal form, cut to the card's byte budget)."""
+    try:
+        return card_name(name)
+    except NameRefused as err:
+        raise Invalid(f"the registered name cannot go on a card: {err}", code="invalid_name") from None
 
 
 def complete_issue(ctx: Ctx, plan: IssuePlan, issued: IssuedCard, *, reason: str = "") -> CardView:

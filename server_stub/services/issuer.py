@@ -37,9 +37,15 @@ def views(ctx: Ctx) -> list[IssuerKeyView]:
 
 
 def current_key(ctx: Ctx) -> IssuerKey:
-    """The newest key whose window has begun (new cards, grants and status commands are signed with it)."""
+    """The newest key whose window has begun (new cards, grants and status commands are signed with it);
+    with an offline root, only a key the served trust list carries (terminals must know it)."""
     now = ctx.now()
     usable = [k for k in keys(ctx) if k.issue_from <= now and (k.issue_until is None or now <= k.issue_until)]
+    if not ctx.keys.online_root:
+        from server_stub.services.publications import served_issuer_kids
+
+        known = served_issuer_kids(ctx)
+        usable = [k for k in usable if k.kid in known]
     if not usable:
         raise Invalid("no issuer key is valid now", code="no_issuer_key")
     return usable[-1]
@@ -65,21 +71,27 @@ def card_issuer_points(ctx: Ctx) -> list[tuple[bytes, bytes]]:
     return [(bytes.fromhex(k.kid), k.point) for k in others[-1:]]
 
 
-def rotate(ctx: Ctx, *, overlap_days: int) -> IssuerKeyView:
-    """Add the next key generation, used from now on; older keys may still sign ``overlap_days`` (offline
-    stations) and verify the credentials they signed until those expire."""
+def rotate(ctx: Ctx, *, overlap_days: int, starts_at: int | None = None) -> IssuerKeyView:
+    """Add the next key generation (generated in the key store), used from ``starts_at`` (now in the
+    demo; with an offline root not before the rotation lead, time for a ceremony to sign a trust list
+    that carries it); older keys may still sign ``overlap_days`` after (offline stations) and verify
+    the credentials they signed until those expire."""
     ctx.actor.require()
     if not 0 <= overlap_days <= 3650:
         raise Invalid("overlap_days is 0-3650")
-    now = ctx.now()
+    from server_stub.services.trust_lists import rotation_start
+
+    now = rotation_start(ctx, starts_at)
     existing = keys(ctx)
+    if existing and existing[-1].issue_from >= now:
+        raise Invalid("a newer issuer key is already scheduled", code="rotation_pending")
     generation = existing[-1].generation + 1 if existing else 1
     end = now + overlap_days * 86400
     for k in existing:
         if k.issue_until is None or k.issue_until > end:
             k.issue_until = end
             k.verify_until = end + ctx.settings.credential_validity_days * 86400
-    signer = ctx.keys.issuer(generation)
+    signer = ctx.keys.create_issuer(generation)
     row = IssuerKey(
         kid=signer.kid.hex(),
         generation=generation,
@@ -87,10 +99,10 @@ def rotate(ctx: Ctx, *, overlap_days: int) -> IssuerKeyView:
         issue_from=now,
         issue_until=None,
         verify_until=None,
-        created_at=now,
+        created_at=ctx.now(),
     )
     ctx.session.add(row)
-    counters.bump_trust(ctx.session, now)
+    counters.bump_trust(ctx.session, ctx.now())
     ctx.session.flush()
     audit.record(ctx, "issuer_key.rotate", row.kid, generation=generation, overlap_days=overlap_days)
     return IssuerKeyView(row.kid, generation, row.point.hex(), row.issue_from, None, None)

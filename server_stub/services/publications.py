@@ -1,12 +1,22 @@
 """What the server publishes for terminals: the signed trust list, the signed status list (snapshot and
 sequence-numbered deltas, ``province.statuslist``), and the pending grants / status commands per card.
 
-Every publication is a pure function of the database at a sequence number, signed deterministically
-(RFC 6979), so the same ``seq`` always gives the same bytes — terminals refuse "same seq, other content".
-The trust list (public keys only) is also published to anyone (:func:`public_trust_list`), so a phone
-can verify a receipt offline against the root it trusts; it is re-signed at least every
-``trust_heartbeat_s`` (a new version with a fresh ``issued_at``) so its age on a terminal is the time
-since the terminal last heard from the centre, which terminals bound per purpose.
+Every publication is a pure function of the database at a sequence number, signed once: a status
+delta is signed when its step is committed (:func:`_seal_steps`) and served as stored bytes; a snapshot is
+cached per content (an HSM's ECDSA is not deterministic, terminals compare a snapshot's content). The
+trust list (public keys only) is also published to anyone (:func:`public_trust_list`), so a phone can
+verify a receipt offline against the root it trusts.
+
+Two trust roots: in demo mode the store's ``trust-root`` signs online and the list is re-signed at least
+every ``trust_heartbeat_s`` (a new version with a fresh ``issued_at``). With an offline root (every
+deployment) the server never signs a trust list: it serves the newest already-dated list of those the
+root signed at a ceremony (``server_stub.services.trust_ceremony``): the ceremony signs a batch of lists
+dated one heartbeat apart, so the served list's ``issued_at`` still advances daily while the centre
+publishes, and a terminal cut off from it (or a centre whose batch ran out) sees its list age past
+``FreshnessPolicy``'s limit: stale, UNKNOWN.
+
+Status data is signed by the status-list key of the served trust list whose window holds its
+``issued_at`` (newest generation first): a rotation takes effect only once terminals can know the key.
 """
 
 from __future__ import annotations
@@ -18,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy import CursorResult, Result, event, select, update
+from sqlalchemy.orm import Session
 
 from card_applet_spec import constants as c
 from province.keys import fingerprint
@@ -30,11 +41,23 @@ from province.trust import (
     StatusListKey,
     TerminalEntry,
     TrustList,
+    TrustListError,
     sec1_point,
     sign_trust_list,
+    verify_trust_list,
 )
 from server_stub.errors import Conflict, Invalid, OutOfScope
-from server_stub.models import Card, Grant, StatusChange, StatusCommand, StatusDeltaRow, Terminal
+from server_stub.keystore import StoreSigner
+from server_stub.models import (
+    Card,
+    Grant,
+    SignedTrustList,
+    StatusChange,
+    StatusCommand,
+    StatusDeltaRow,
+    StatusKeyRow,
+    Terminal,
+)
 from server_stub.repositories import counters, scope
 from server_stub.services import audit
 from server_stub.services.context import AUDITOR, REGISTRAR, Ctx
@@ -54,10 +77,47 @@ class Published:
     signed: bytes
 
 
-def build_trust_list(ctx: Ctx) -> TrustList:
+def status_key_rows(ctx: Ctx) -> list[StatusKeyRow]:
+    """The status-list key generations (generation 1 is recorded on first use)."""
+    rows = list(ctx.session.scalars(select(StatusKeyRow).order_by(StatusKeyRow.generation)))
+    if rows:
+        return rows
+    return [ensure_status_key(ctx)]
+
+
+def ensure_status_key(ctx: Ctx) -> StatusKeyRow:
+    """Record status-list key generation 1 (start-up, ``ensure_reference_data``) if none is."""
+    existing = ctx.session.get(StatusKeyRow, 1)
+    if existing is not None:
+        return existing
+    signer = ctx.keys.status(1)
+    row = StatusKeyRow(
+        generation=1,
+        kid=signer.kid.hex(),
+        point=sec1_point(signer.public_key()),
+        sign_from=0,
+        sign_until=None,
+        created_at=ctx.now(),
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    return row
+
+
+def status_list_keys(ctx: Ctx) -> tuple[StatusListKey, ...]:
+    return tuple(
+        StatusListKey(
+            bytes.fromhex(k.kid), k.point, k.sign_from, MAX_UINT if k.sign_until is None else k.sign_until
+        )
+        for k in status_key_rows(ctx)
+    )
+
+
+def build_trust_list(ctx: Ctx, *, seq: int | None = None, issued_at: int | None = None) -> TrustList:
+    """The trust list's content from the database (``seq``/``issued_at``: the demo root's counters)."""
     s = ctx.session
-    seq = counters.current(s, counters.TRUST_VERSION)
-    issued_at = counters.current(s, counters.TRUST_CHANGED_AT)
+    seq = counters.current(s, counters.TRUST_VERSION) if seq is None else seq
+    issued_at = counters.current(s, counters.TRUST_CHANGED_AT) if issued_at is None else issued_at
     issuers = tuple(
         IssuerKeyEntry(
             kid=bytes.fromhex(k.kid),
@@ -82,7 +142,7 @@ def build_trust_list(ctx: Ctx) -> TrustList:
         seq=seq,
         issued_at=issued_at,
         issuers=issuers,
-        status_keys=(StatusListKey.of(ctx.keys.status_list_key.public_key()),),
+        status_keys=status_list_keys(ctx),
         terminals=terminals,
     )
 
@@ -100,9 +160,74 @@ def trust_heartbeat(ctx: Ctx) -> None:
 
 
 def trust_list(ctx: Ctx) -> Published:
+    """The trust list terminals and the public get: signed now by the demo root, or the newest
+    already-dated one the offline root signed (:class:`Conflict` ``no_trust_list`` before the first
+    upload, or when every uploaded list is still in the future)."""
+    if not ctx.keys.online_root:
+        return _served(ctx)[0]
     trust_heartbeat(ctx)
     tl = build_trust_list(ctx)
     return Published(tl.seq, tl.issued_at, len(tl.terminals), sign_trust_list(tl, ctx.keys.trust_root_key))
+
+
+_served_cache: dict[str, TrustList] = {}
+_served_lock = threading.Lock()
+
+
+def _served(ctx: Ctx) -> tuple[Published, TrustList]:
+    row = ctx.session.scalars(
+        select(SignedTrustList)
+        .where(SignedTrustList.issued_at <= ctx.now())
+        .order_by(SignedTrustList.seq.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        raise Conflict(
+            "no trust list signed by the root is current: run the key ceremony and upload its lists",
+            code="no_trust_list",
+        )
+    signed = bytes(row.signed)
+    digest = hashlib.sha256(signed).hexdigest()  # of the bytes served, not a column that could disagree
+    with _served_lock:
+        tl = _served_cache.get(digest)
+    if tl is None:
+        try:  # verified at upload; again here, so a row written into the database is never served
+            tl = verify_trust_list(signed, ctx.keys.root_public_key)
+        except TrustListError as exc:
+            raise Conflict(
+                f"stored trust list seq {row.seq} does not verify: {exc}", code="no_trust_list"
+            ) from exc
+        if tl.seq != row.seq or tl.issued_at != row.issued_at:
+            raise Conflict(f"stored trust list seq {row.seq} does not match its row", code="no_trust_list")
+        with _served_lock:
+            if len(_served_cache) > 64:
+                _served_cache.clear()
+            _served_cache[digest] = tl
+    return Published(tl.seq, tl.issued_at, len(tl.terminals), signed), tl
+
+
+def served_status_keys(ctx: Ctx) -> tuple[StatusListKey, ...]:
+    """The status-list keys terminals know: the served list's (offline root) or the database's."""
+    return _served(ctx)[1].status_keys if not ctx.keys.online_root else status_list_keys(ctx)
+
+
+def served_issuer_kids(ctx: Ctx) -> set[str]:
+    """Hex kids of the issuer keys in the served trust list (offline root)."""
+    return {e.kid.hex() for e in _served(ctx)[1].issuers}
+
+
+def status_signer(ctx: Ctx, issued_at: int) -> StoreSigner:
+    """The key that signs status data issued at ``issued_at``: the newest generation terminals know
+    (in the served trust list) whose window holds that time."""
+    known = {k.kid: k for k in served_status_keys(ctx)}
+    for row in reversed(status_key_rows(ctx)):
+        entry = known.get(bytes.fromhex(row.kid))
+        if entry is not None and entry.may_sign(issued_at):
+            signer = ctx.keys.status(row.generation)
+            if signer.kid != entry.kid:
+                raise Conflict(f"key store status-{row.generation} is not the key of the trust list")
+            return signer
+    raise Conflict(f"no status-list key of the trust list may sign at {issued_at}", code="no_status_key")
 
 
 @dataclass(frozen=True)
@@ -139,7 +264,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def trust_root_public_point(ctx: Ctx) -> bytes:
-    return sec1_point(ctx.keys.trust_root_key.public_key())
+    return sec1_point(ctx.keys.root_public_key)
 
 
 @dataclass(frozen=True)
@@ -154,7 +279,7 @@ def root_key(ctx: Ctx) -> RootKeyView:
     """For the people who prepare terminals: what goes on the installation medium and the enrolment sheet.
     A terminal never takes the root from the network unchecked (its operator compares the fingerprint)."""
     ctx.actor.require(REGISTRAR, AUDITOR)
-    key = ctx.keys.trust_root_key.public_key()
+    key = ctx.keys.root_public_key
     pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return RootKeyView(pem.decode("ascii"), fingerprint(key))
 
@@ -174,7 +299,34 @@ def new_step(ctx: Ctx, size: int | None = None) -> StatusDeltaRow:
     row = StatusDeltaRow(seq=seq, size=max(current_size, size or 0), issued_at=ctx.now(), signed=None)
     ctx.session.add(row)
     ctx.session.flush()
+    _seal_at_commit(ctx, row.seq)
     return row
+
+
+_UNSEALED = "khbs_unsealed_status_steps"
+
+
+def _seal_at_commit(ctx: Ctx, seq: int) -> None:
+    """Sign step ``seq`` once, when the transaction that made it (and added its changes) commits."""
+    session = ctx.session
+    pending: dict[int, Ctx] | None = session.info.get(_UNSEALED)
+    if pending is None:
+        pending = session.info[_UNSEALED] = {}
+        event.listen(session, "before_commit", _seal_steps)
+        event.listen(session, "after_rollback", lambda s: s.info.get(_UNSEALED, {}).clear())
+    pending[seq] = ctx
+
+
+def _seal_steps(session: Session) -> None:
+    pending: dict[int, Ctx] = session.info.get(_UNSEALED, {})
+    while pending:
+        seq, ctx = pending.popitem()
+        step = session.get(StatusDeltaRow, seq)
+        if step is not None:
+            try:
+                signed_delta(ctx, step)
+            except Conflict:  # no current trust list to name the key yet: signed when first served
+                continue
 
 
 def ensure_size(ctx: Ctx, needed: int) -> None:
@@ -225,7 +377,7 @@ def status_snapshot(ctx: Ctx) -> Published:
             seq,
             issued_at=issued_at,
             list_id=ctx.settings.status_list_id,
-            key=ctx.keys.status_list_key,
+            key=status_signer(ctx, issued_at),
             size=size,
         )
         with _snapshot_lock:
@@ -236,6 +388,8 @@ def status_snapshot(ctx: Ctx) -> Published:
 
 
 def signed_delta(ctx: Ctx, step: StatusDeltaRow) -> bytes:
+    """The step's signed delta: signed when its transaction commits; a step from before that (an older
+    database) is signed here once and stored."""
     if step.signed is None:
         changes: dict[int, int] = {}
         for index, value in ctx.session.execute(
@@ -250,7 +404,7 @@ def signed_delta(ctx: Ctx, step: StatusDeltaRow) -> bytes:
             size=step.size,
             issued_at=step.issued_at,
             list_id=ctx.settings.status_list_id,
-            key=ctx.keys.status_list_key,
+            key=status_signer(ctx, step.issued_at),
         )
     return step.signed
 

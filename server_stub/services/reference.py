@@ -11,6 +11,7 @@ from card_applet_spec import constants as c
 from province.programs import DEFAULT_UNIT, PROGRAMS
 from server_stub.models import Agency, IssuerKey, ProgramRow
 from server_stub.repositories import counters
+from server_stub.services import publications
 from server_stub.services.context import Ctx
 
 AGENCIES: dict[str, str] = {
@@ -124,4 +125,5 @@ def ensure_reference_data(ctx: Ctx) -> None:
             )
         )
         counters.bump_trust(s, ctx.now())
+    publications.ensure_status_key(ctx)
     s.flush()

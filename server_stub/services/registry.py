@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from card_applet_spec.constants import REGIONS
+from card_applet_spec.names import NameRefused, normalise_name
 from card_applet_spec.redaction import mask_nik
 from province.clock import WIB
 from province.nik import Nik, NikError, parse_nik
 from server_stub.errors import Conflict, Forbidden, Invalid, InvalidNik, NotFound
 from server_stub.models import Card, Citizen, Eligibility, Household, ProgramRow
 from server_stub.repositories import registry as repo
-from server_stub.services import audit
+from server_stub.services import agency_scope, audit
+from server_stub.services.agency_scope import EVERYTHING, Scope
 from server_stub.services.context import AGENCY_ADMIN, REGISTRAR, Actor, Ctx
 from server_stub.services.reference import OCCUPATIONS
 
@@ -41,6 +43,15 @@ def check_kk(raw: str) -> str:
     if value[4:6] == "00":
         raise Invalid("KK district (kecamatan) code 00 does not exist", code="invalid_kk")
     return value
+
+
+def check_name(raw: str) -> str:
+    """A citizen's name in its normal form (NFC, single spaces); no controls, invisible or bidi
+    characters, no markup (:mod:`card_applet_spec.names`)."""
+    try:
+        return normalise_name(raw)
+    except NameRefused as err:
+        raise Invalid(str(err), code="invalid_name", name_error=err.problem.value) from None
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,10 @@ class HouseholdView:
     members: tuple[CitizenView, ...]
 
 
-def citizen_view(citizen: Citizen, actor: Actor, cards: list[Card] | None = None) -> CitizenView:
+def citizen_view(
+    citizen: Citizen, actor: Actor, cards: list[Card] | None = None, scope: Scope = EVERYTHING
+) -> CitizenView:
+    """``scope``: the programmes whose eligibility the viewer may see (an agency's own)."""
     full = actor.sees_full_nik
     return CitizenView(
         nik=citizen.nik if full else mask_nik(citizen.nik),
@@ -91,7 +105,9 @@ def citizen_view(citizen: Citizen, actor: Actor, cards: list[Card] | None = None
         kk_number=(citizen.kk_number if full else None),
         occupation=citizen.occupation,
         eligibility=tuple(
-            EligibilityView(e.program_id, e.source, e.reason, e.granted_at) for e in citizen.eligibility
+            EligibilityView(e.program_id, e.source, e.reason, e.granted_at)
+            for e in citizen.eligibility
+            if scope.covers(e.program_id)
         ),
         cards=tuple(
             {"serial": c.serial, "state": c.state, "issued_at": c.issued_at, "expires_at": c.expires_at}
@@ -100,14 +116,19 @@ def citizen_view(citizen: Citizen, actor: Actor, cards: list[Card] | None = None
     )
 
 
-def household_view(h: Household, actor: Actor) -> HouseholdView:
+def household_view(
+    h: Household, actor: Actor, members: list[Citizen] | None = None, scope: Scope = EVERYTHING
+) -> HouseholdView:
+    """``members``: the members the viewer may see (default: all of them)."""
     return HouseholdView(
         kk_number=h.kk_number if actor.sees_full_nik else mask_nik(h.kk_number),
         region=h.region,
         region_name=REGIONS[h.region],
         address=h.address,
         welfare_decile=h.welfare_decile,
-        members=tuple(citizen_view(m, actor) for m in repo.members_of(h)),
+        members=tuple(
+            citizen_view(m, actor, scope=scope) for m in (repo.members_of(h) if members is None else members)
+        ),
     )
 
 
@@ -128,10 +149,16 @@ def register_household(ctx: Ctx, *, kk_number: str, address: str, welfare_decile
 
 
 def get_household(ctx: Ctx, kk_number: str) -> HouseholdView:
+    """A household and its members; an agency sees the members who are its beneficiaries, and a
+    household with none of them as one that does not exist."""
     h = repo.household(ctx.session, check_kk(kk_number))
     if h is None:
         raise NotFound("no household with that KK number")
-    return household_view(h, ctx.actor)
+    scope = agency_scope.scope_of(ctx)
+    members = [m for m in repo.members_of(h) if agency_scope.sees_citizen(ctx, scope, m)]
+    if not members and not scope.everything:
+        raise NotFound("no household with that KK number")
+    return household_view(h, ctx.actor, members, scope)
 
 
 def age_on(birth: dt.date, day: dt.date) -> int:
@@ -170,9 +197,7 @@ def register_citizen(ctx: Ctx, *, nik: str, name: str, kk_number: str | None, oc
     ctx.actor.require(REGISTRAR)
     today = dt.datetime.fromtimestamp(ctx.now(), WIB).date()
     parsed = check_nik(nik, today=today)
-    name = " ".join(name.split())
-    if not name:
-        raise Invalid("name must not be empty")
+    name = check_name(name)
     if occupation not in OCCUPATIONS:
         raise Invalid(f"occupation must be one of {', '.join(OCCUPATIONS)}", code="invalid_occupation")
     household = None
@@ -210,20 +235,30 @@ def load_citizen(ctx: Ctx, nik: str) -> Citizen:
 
 
 def get_citizen(ctx: Ctx, nik: str) -> CitizenView:
+    """A citizen; an agency sees its own beneficiaries only (anyone else as one not registered)."""
     citizen = load_citizen(ctx, nik)
+    scope = agency_scope.scope_of(ctx)
+    if not agency_scope.sees_citizen(ctx, scope, citizen):
+        raise NotFound(f"no citizen {mask_nik(citizen.nik)}")
     audit.record(ctx, "citizen.view", mask_nik(citizen.nik))
-    return citizen_view(citizen, ctx.actor, repo.cards_of(ctx.session, citizen.id))
+    return citizen_view(citizen, ctx.actor, repo.cards_of(ctx.session, citizen.id), scope)
 
 
 def search(
     ctx: Ctx, *, region: int | None, kk_number: str | None, program: int | None, limit: int, offset: int
 ) -> tuple[list[CitizenView], int]:
+    """Citizens by region, household or programme; an agency lists its own beneficiaries only, and
+    naming another agency's programme is refused."""
     kk = check_kk(kk_number) if kk_number is not None else None
+    scope = agency_scope.scope_of(ctx)
+    if program is not None:
+        scope.require(program)
+    within = None if scope.programs is None else agency_scope.beneficiary_clause(scope.programs)
     rows, total = repo.search_citizens(
-        ctx.session, region=region, kk_number=kk, program=program, limit=limit, offset=offset
+        ctx.session, region=region, kk_number=kk, program=program, limit=limit, offset=offset, within=within
     )
     audit.record(ctx, "citizen.search", f"region={region} program={program}", returned=len(rows))
-    return [citizen_view(c, ctx.actor) for c in rows], total
+    return [citizen_view(c, ctx.actor, scope=scope) for c in rows], total
 
 
 def _program_for_change(ctx: Ctx, program_id: int) -> ProgramRow:
@@ -249,4 +284,5 @@ def set_eligibility(ctx: Ctx, nik: str, program_id: int, *, eligible: bool, reas
     ctx.session.flush()
     action = "eligibility.grant" if eligible else "eligibility.remove"
     audit.record(ctx, action, mask_nik(citizen.nik), program=program.id, reason=reason)
-    return citizen_view(citizen, ctx.actor, repo.cards_of(ctx.session, citizen.id))
+    scope = agency_scope.scope_of(ctx)
+    return citizen_view(citizen, ctx.actor, repo.cards_of(ctx.session, citizen.id), scope)

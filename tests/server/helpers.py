@@ -92,14 +92,16 @@ def forge(
     terminal: str = "T6271001",
     nonce: int = 0,
     balance_after: int = 0,
+    grant_seq: int = 1,
+    tx_type: int = c.TxType.DEBIT,
 ) -> dict[str, Any]:
     """A record signed by ``key`` (a clone of a card that knows its key, or a forger)."""
     rec = TxRecord(
-        tx_type=c.TxType.DEBIT,
+        tx_type=tx_type,
         card_serial=serial,
         tx_counter=counter,
         program=program,
-        grant_seq=1,
+        grant_seq=grant_seq,
         amount=amount,
         balance_after=balance_after,
         terminal_id=terminal.encode(),

@@ -124,8 +124,11 @@ def test_clone_same_counter_other_content_is_flagged(world: World) -> None:
     )
     out = _upload(world, token, clone)
     assert out["results"][0]["result"] == "flagged"
-    assert out["results"][0]["flags"] == ["counter_conflict"]
-    [flag] = ok(world.client.get("/v1/admin/flags", headers=ADMIN))["flags"]
+    # the same counter signed twice, and 250,000 on top of the 100,000 spent of a 300,000 grant
+    assert out["results"][0]["flags"] == ["counter_conflict", "amount_exceeds_grant"]
+    flags = ok(world.client.get("/v1/admin/flags", headers=ADMIN))["flags"]
+    assert [f["kind"] for f in flags] == ["counter_conflict", "amount_exceeds_grant"]
+    flag = flags[0]
     assert (flag["kind"], flag["card_serial"], flag["other_record_id"]) == (
         "counter_conflict",
         serial,
@@ -139,7 +142,9 @@ def test_clone_same_counter_other_content_is_flagged(world: World) -> None:
         )
     )
     assert resolved["resolved"] is True and resolved["resolved_by"] == "clerk:anton"
-    assert ok(world.client.get("/v1/admin/flags", headers=officer))["flags"] == []
+    assert [f["kind"] for f in ok(world.client.get("/v1/admin/flags", headers=officer))["flags"]] == [
+        "amount_exceeds_grant"
+    ]
     # without auto-suspend the card stays active
     assert ok(world.client.get(f"/v1/admin/cards/{serial}", headers=ADMIN))["state"] == "active"
 

@@ -22,7 +22,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_runner_serves_on_sqlite(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "KHBS_DATA_DIR": str(tmp_path), "KHBS_ADMIN_TOKEN": "runner-token"}
+    env = {**os.environ, "KHBS_DATA_DIR": str(tmp_path), "KHBS_ADMIN_TOKEN": "runner-token", "KHBS_DEMO": "1"}
     env.pop("KHBS_DATABASE_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "server_stub", "--port", str(port)],

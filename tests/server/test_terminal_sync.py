@@ -40,6 +40,7 @@ class Terminal:
         self.catalogue = Catalogue(self.engine, clock=clock)
         self.pending = PendingUpdates(self.engine, clock=clock)
         self.state = SyncStateStore(self.engine)
+        self.tokens: list[str] = []
         self.syncer = Syncer(
             SyncClient("", token, http=world.client),
             trust=self.trust,
@@ -49,6 +50,7 @@ class Terminal:
             pending=self.pending,
             state=self.state,
             clock=clock,
+            token_sink=self.tokens.append,  # a renewed token is kept, as a station keeps it on disk
         )
         self.clock = clock
 

@@ -9,14 +9,16 @@ clones and replays flagged. One batch, one transaction:
    (:mod:`.verify`), of every record, stored already or not: a re-upload is ``duplicate`` only when it
    is the stored upload (same signature, not voided where the stored one is not), else
    ``differs_from_stored``; it never changes what is stored;
-5. flag what is suspicious (:mod:`.suspicions`);
+5. flag what is suspicious (:mod:`.suspicions`) and what a record claims that its card or grant
+   contradicts (:mod:`.claims`: revoked or suspended at the time, expired, no such grant, more than it
+   allowed);
 6. store what is verified (:mod:`.store`) and put its flags on the review list.
 
 Cost per record (PostgreSQL): a constant number of statements per batch (lock, stored ids, cards,
-suspicious history, store), the rows by binary ``COPY``. Signatures are verified on a thread pool while
-PostgreSQL looks for the suspicious history. Per-record objects that live through the request are few
-and small (every survivor of a young collection adds to the next full collection of the GC, which walks
-the whole heap).
+suspicious history, status history, named grants, store), the rows by binary ``COPY``. Signatures
+are verified on a thread pool while PostgreSQL looks for the suspicious history and the card facts.
+Per-record objects that live through the request are few and small (every survivor of a young
+collection adds to the next full collection of the GC, which walks the whole heap).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Sequence
 
 from server_stub.services import audit
 from server_stub.services.context import Ctx
-from server_stub.services.ingest import store, suspicions
+from server_stub.services.ingest import claims, store, suspicions
 from server_stub.services.ingest.parse import (
     REJECT_DIFFERS_FROM_STORED,
     SCOPE_REJECTS,
@@ -82,8 +84,10 @@ def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult
     # 4. verify card signatures (a thread pool: OpenSSL runs without the GIL) while the database looks
     #    for the records that make the new ones suspicious (parameters made before the pool starts)
     history_of = suspicions.history_query(ctx, keyed)
+    facts_of = claims.facts_query(ctx, keyed)
     checks = verify_all(todo + again)
     history = history_of()
+    facts = facts_of()
     verdicts = checks()
     verified: list[Candidate] = []
     for cand, good in zip(keyed, verdicts[: len(keyed)], strict=True):
@@ -105,6 +109,7 @@ def ingest_redemptions(ctx: Ctx, batch: Sequence[RecordIn]) -> list[RecordResult
     #    flagged, and never in the public figures: transparency counts unflagged records only)
     now = ctx.now()
     suspicions.detect(ctx, verified, history, now)
+    claims.check(verified, facts)  # the card's state at the record's time, its expiry, the grant
 
     # 6. store, then the flags of what this request stored
     stored = store.store_redemptions(ctx, store.redemption_rows(verified, ctx.actor.name, now))
